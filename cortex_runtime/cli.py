@@ -1,0 +1,116 @@
+"""The ``cortex-runtime`` command.
+
+    cortex-runtime run PATH|- [--arguments JSON] [--type runner|route|trigger|job]
+                              [--lib EXPORT=PATH ...] [--stats] [--timeout-ms N] [--max-ops N]
+    cortex-runtime prepare
+
+``run`` prints the script's result as JSON on stdout (with ``--stats``:
+``{"result": ..., "stats": {...}}``); on a fault it prints the fault JSON and exits 1.
+Console output of the script goes to stderr, one JSON line per call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from .config import limits_for
+from .faults import Fault
+from .sandbox import Sandbox
+
+RUN_TYPES = ("runner", "route", "trigger", "job")
+
+
+def _fault_exit(fault: Fault) -> int:
+    print(json.dumps(fault.to_json()))
+    return 1
+
+
+def _read(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    return Path(path).read_text(encoding="utf-8")
+
+
+def _libraries(specs: list[str]) -> dict[str, str]:
+    libraries: dict[str, str] = {}
+    for spec in specs:
+        export, sep, path = spec.partition("=")
+        if not sep or not export or not path:
+            raise Fault("cortex.invalidArgument.unspecified", reason=f"--lib expects EXPORT=PATH, got {spec!r}")
+        try:
+            libraries[export] = _read(path)
+        except OSError as exc:
+            raise Fault("cortex.invalidArgument.unspecified", reason=f"cannot read library {path}: {exc.strerror}") from exc
+    return libraries
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        try:
+            source = _read(args.path)
+        except OSError as exc:
+            raise Fault("cortex.invalidArgument.unspecified", reason=f"cannot read {args.path}: {exc.strerror}") from exc
+        try:
+            arguments: Any = json.loads(args.arguments) if args.arguments is not None else None
+        except ValueError as exc:
+            raise Fault("cortex.invalidArgument.unspecified", reason=f"--arguments is not valid JSON: {exc}") from exc
+        libraries = _libraries(args.lib)
+    except Fault as fault:
+        return _fault_exit(fault)
+
+    limits = limits_for(args.type).with_overrides(timeout_ms=args.timeout_ms, max_ops=args.max_ops)
+    sandbox = Sandbox()
+    for export, library in libraries.items():
+        try:  # compiled before the run, as a deployed library would be
+            sandbox.compiler.compile(library, kind="library", max_size=limits.max_script_size)
+        except Fault as fault:
+            fault.path = fault.path or export
+            return _fault_exit(fault)
+    result = sandbox.run(source, script_type=args.type, arguments=arguments, limits=limits, libraries=libraries)
+    for entry in result.logs:
+        print(json.dumps({"level": entry.level, "values": entry.values}, default=str), file=sys.stderr)
+    if result.fault is not None:
+        return _fault_exit(result.fault)
+    output = result.plain()
+    if args.stats:
+        output = {"result": output, "stats": result.stats.to_json()}
+    print(json.dumps(output))
+    return 0
+
+
+def _prepare(args: argparse.Namespace) -> int:
+    names = Sandbox().prepare()
+    print(json.dumps({"compiled": names}))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cortex-runtime", description="Run Cortex-style server-side scripts.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run one script and print its result as JSON")
+    run.add_argument("path", help="script file, or - for standard input")
+    run.add_argument("--arguments", help="JSON value given to the script as script.arguments")
+    run.add_argument("--type", choices=RUN_TYPES, default="runner", help="script type (sets the default limits)")
+    run.add_argument("--lib", action="append", default=[], metavar="EXPORT=PATH", help="a library importable by its export name")
+    run.add_argument("--stats", action="store_true", help="print {result, stats}")
+    run.add_argument("--timeout-ms", type=int, help="override the type's time limit")
+    run.add_argument("--max-ops", type=int, help="override the ops limit")
+    run.set_defaults(handler=_run)
+
+    prepare = commands.add_parser("prepare", help="compile the built-in modules and npm libraries into the cache")
+    prepare.set_defaults(handler=_prepare)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""Module resolution for ``require``/``import``, in the platform's order.
+
+1. built-in JS modules shipped in ``js_prelude/modules`` (``decorators-*``);
+2. the npm libraries scripts may require (and what they depend on);
+3. org libraries by export name (``c_...`` or ``ns__...``), from a ``LibrarySource``.
+
+Every module is compiled and metered like a script and comes back as a factory
+expression ``(function (require, exports, module) {...})``. The globals
+``script``, ``consts`` and ``console`` are resolved inside the sandbox itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+from ..faults import Fault
+from .compiler import Compiler
+from .npm import NpmPackages
+from .resources import js_prelude_dir
+
+__all__ = ["LibrarySource", "ModuleLoader"]
+
+
+class LibrarySource(Protocol):
+    """Where org libraries come from: export name -> source, or None when unknown."""
+
+    def library_source(self, export: str) -> str | None: ...
+
+
+class MappingLibraries:
+    """A LibrarySource over a plain mapping (the CLI's ``--lib``, tests)."""
+
+    def __init__(self, sources: Mapping[str, str]) -> None:
+        self._sources = dict(sources)
+
+    def library_source(self, export: str) -> str | None:
+        return self._sources.get(export)
+
+
+def _is_library_name(name: str) -> bool:
+    return name.startswith("c_") or "__" in name
+
+
+class ModuleLoader:
+    def __init__(self, compiler: Compiler, npm: NpmPackages, max_script_size: int) -> None:
+        self._compiler = compiler
+        self._npm = npm
+        self._max_script_size = max_script_size
+        self._builtin_dir = js_prelude_dir() / "modules"
+
+    def builtin_modules(self) -> list:
+        return sorted(
+            (entry for entry in self._builtin_dir.iterdir() if entry.name.endswith(".js")), key=lambda e: e.name
+        )
+
+    def factory(self, name: str, libraries: LibrarySource | None) -> str:
+        """The factory expression for module ``name``; a kNotFound fault when there is none."""
+        builtin = self._builtin_dir / f"{name}.js"
+        if "/" not in name and builtin.is_file():
+            return self._wrap(self._compiler.compile(builtin.read_text(encoding="utf-8"), kind="builtin").code, strict=True)
+        if self._npm.is_requirable(name):
+            compiled = self._compiler.compile(self._npm.main_source(name), kind="npm")
+            return self._wrap(compiled.code, strict=False)
+        if _is_library_name(name):
+            source = libraries.library_source(name) if libraries is not None else None
+            if source is None:
+                raise Fault("cortex.notFound.script", reason=f"library script ({name}) not found.", path=name)
+            compiled = self._compiler.compile(source, kind="library", max_size=self._max_script_size)
+            return self._wrap(compiled.code, strict=True)
+        raise Fault("script.notFound.unspecified", reason=f"module not found: {name}", path=name)
+
+    @staticmethod
+    def _wrap(code: str, *, strict: bool) -> str:
+        prologue = '"use strict";' if strict else ""
+        return f"(function (require, exports, module) {{{prologue}{code}\n}})"

@@ -1,0 +1,183 @@
+// Op metering and limit hardening, applied to every compiled unit.
+//
+// Runs in the compiler's own context (never in a script's), with acorn loaded as
+// `acorn`. The source is only edited by inserting or replacing text at AST
+// positions, so line numbers stay where the author put them.
+//
+// Inserted code, all of it referring to bindings the prelude declares:
+//   __cx_r   ops remaining; every function entry and loop iteration takes one
+//   __cx_x() throws the ops fault (and keeps throwing: limits are terminal)
+//   __cx_c(e) at the top of every catch: rethrows limit faults and script.exit
+//   __cx_f() at the top of every finally: rethrows once the run is dead
+"use strict";
+
+var METER = "--__cx_r<0&&__cx_x();";
+var METER_EXPR = "--__cx_r<0&&__cx_x(),";
+var RESERVED = /^__cx/;
+
+function children(node) {
+  var out = [];
+  for (var key in node) {
+    if (key === "type" || key === "start" || key === "end") continue;
+    var value = node[key];
+    if (Array.isArray(value)) {
+      for (var i = 0; i < value.length; i++) {
+        if (value[i] && typeof value[i].type === "string") out.push(value[i]);
+      }
+    } else if (value && typeof value.type === "string") {
+      out.push(value);
+    }
+  }
+  return out;
+}
+
+function meterBody(body, edits) {
+  if (body.type === "BlockStatement") {
+    edits.push({ start: body.start + 1, end: body.start + 1, text: METER });
+  } else {
+    edits.push({ start: body.start, end: body.start, text: "{" + METER });
+    edits.push({ start: body.end, end: body.end, text: "}" });
+  }
+}
+
+function visit(node, source, edits, errors) {
+  switch (node.type) {
+    case "Identifier":
+    case "PrivateIdentifier":
+      if (RESERVED.test(node.name)) {
+        errors.push({ pos: node.start, message: "The identifier " + node.name + " is reserved." });
+      }
+      break;
+    case "FunctionDeclaration":
+    case "FunctionExpression":
+    case "ArrowFunctionExpression":
+      if (node.body.type === "BlockStatement") {
+        edits.push({ start: node.body.start + 1, end: node.body.start + 1, text: METER });
+      } else {
+        edits.push({ start: node.body.start, end: node.body.start, text: "(" + METER_EXPR });
+        edits.push({ start: node.body.end, end: node.body.end, text: ")" });
+      }
+      break;
+    case "ForStatement":
+    case "ForInStatement":
+    case "ForOfStatement":
+    case "WhileStatement":
+    case "DoWhileStatement":
+      meterBody(node.body, edits);
+      break;
+    case "CatchClause":
+      var at = node.body.start + 1;
+      if (!node.param) {
+        edits.push({ start: node.body.start, end: node.body.start, text: "(__cx_e)" });
+        edits.push({ start: at, end: at, text: "__cx_c(__cx_e);" });
+      } else if (node.param.type === "Identifier") {
+        edits.push({ start: at, end: at, text: "__cx_c(" + node.param.name + ");" });
+      } else {
+        var pattern = source.slice(node.param.start, node.param.end);
+        if (/__cx/.test(pattern)) errors.push({ pos: node.param.start, message: "Identifiers starting with __cx are reserved." });
+        edits.push({ start: node.param.start, end: node.param.end, text: "__cx_e" });
+        edits.push({ start: at, end: at, text: "__cx_c(__cx_e);let " + pattern + "=__cx_e;" });
+        // The pattern is re-emitted verbatim inside the body, so only the body is visited.
+        visit(node.body, source, edits, errors);
+        return;
+      }
+      break;
+    case "TryStatement":
+      if (node.finalizer) {
+        if (!node.handler) {
+          edits.push({ start: node.block.end, end: node.block.end, text: "catch(__cx_e){__cx_c(__cx_e);throw __cx_e}" });
+        }
+        edits.push({ start: node.finalizer.start + 1, end: node.finalizer.start + 1, text: "__cx_f();" });
+      }
+      break;
+  }
+  var kids = children(node);
+  for (var i = 0; i < kids.length; i++) visit(kids[i], source, edits, errors);
+}
+
+function applyEdits(source, edits) {
+  // Stable order: by position, then by the order the edits were made.
+  for (var i = 0; i < edits.length; i++) edits[i].seq = i;
+  edits.sort(function (a, b) { return a.start - b.start || a.seq - b.seq; });
+  var out = [];
+  var pos = 0;
+  for (var j = 0; j < edits.length; j++) {
+    var e = edits[j];
+    out.push(source.slice(pos, e.start), e.text);
+    pos = e.end;
+  }
+  out.push(source.slice(pos));
+  return out.join("");
+}
+
+function lineOf(source, pos) {
+  var line = 1;
+  for (var i = 0; i < pos && i < source.length; i++) if (source.charCodeAt(i) === 10) line++;
+  return line;
+}
+
+var PARSE_OPTIONS = { ecmaVersion: "latest", sourceType: "script", allowReturnOutsideFunction: true };
+
+// Returns {code} or {error: {message, line}}.
+function meter(source, ast) {
+  var edits = [];
+  var errors = [];
+  visit(ast, source, edits, errors);
+  if (errors.length) {
+    return { error: { message: errors[0].message, line: lineOf(source, errors[0].pos) } };
+  }
+  return { code: applyEdits(source, edits) };
+}
+
+function parse(source) {
+  try {
+    return { ast: acorn.parse(source, PARSE_OPTIONS) };
+  } catch (err) {
+    return { error: { message: String(err.message), line: err.loc ? err.loc.line : null } };
+  }
+}
+
+var BABEL_OPTIONS = {
+  babelrc: false,
+  ast: false,
+  compact: false,
+  comments: true,
+  retainLines: true,
+  sourceType: "module",
+  parserOpts: { allowReturnOutsideFunction: true },
+  plugins: [
+    "transform-decorators-legacy",
+    "transform-class-properties",
+    "transform-object-rest-spread",
+    ["transform-es2015-modules-commonjs", { strict: false, noInterop: false }],
+  ],
+};
+
+// Returns {code} or {error: {message, line}}.
+function transform(source) {
+  try {
+    return { code: Babel.transform(source, BABEL_OPTIONS).code };
+  } catch (err) {
+    return { error: { message: String(err.message), line: err.loc ? err.loc.line : null } };
+  }
+}
+
+// The compiler entry point: source -> metered source. A source that does not parse
+// as a plain script (module syntax, decorators, ...) goes through Babel 6 first;
+// when Babel is not loaded yet the answer is {needsBabel: true}.
+function compileUnit(source) {
+  var transformed = false;
+  var parsed = parse(source);
+  if (parsed.error) {
+    if (typeof Babel === "undefined") return JSON.stringify({ needsBabel: true });
+    var t = transform(source);
+    if (t.error) return JSON.stringify({ error: t.error });
+    source = t.code;
+    transformed = true;
+    parsed = parse(source);
+    if (parsed.error) return JSON.stringify({ error: parsed.error });
+  }
+  var m = meter(source, parsed.ast);
+  if (m.error) return JSON.stringify({ error: m.error });
+  return JSON.stringify({ code: m.code, transformed: transformed });
+}

@@ -1,0 +1,371 @@
+"""Sandbox.run: one script run in a fresh QuickJS context, within its limits.
+
+The run's path: compile (cached) -> take a pre-warmed context (prelude loaded, never
+used before) -> ``__cx_begin`` runs ``main`` -> the event loop (promise jobs, then
+due timers, until none remain) -> ``__cx_finish`` encodes the result. Every host
+call from the script arrives at ``_Run.handle``, which never lets a Python
+exception reach the engine: it answers with a fault the script can catch.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from bson import ObjectId
+
+from ..config import Limits, limits_for
+from ..faults import Fault
+from .codec import decode, encode, to_plain
+from .compiler import CompileCache, CompiledScript, Compiler, default_cache_dir
+from .engine import Context, EngineError, Interrupted, ScriptThrew
+from .loader import LibrarySource, MappingLibraries, ModuleLoader
+from .npm import NpmPackages
+from .resources import js_prelude_dir
+
+__all__ = ["HostApi", "LogEntry", "OrgRef", "RunResult", "RunStats", "Sandbox"]
+
+log = logging.getLogger(__name__)
+
+PRELUDE_FILES = (
+    "00_bridge.js",
+    "10_faults.js",
+    "20_objectid.js",
+    "30_console.js",
+    "40_consts.js",
+    "50_script.js",
+    "60_modules.js",
+    "90_run.js",
+)
+MAX_LOG_BYTES = 1024 * 1024
+
+
+class HostApi(Protocol):
+    """Host functions beyond the sandbox's own (``console``, ``require``).
+
+    ``call`` gets the run, the function name and the decoded arguments; it returns a
+    value the codec can carry or raises a ``Fault``, which the script can catch.
+    """
+
+    def call(self, run: RunInfo, name: str, args: list[Any]) -> Any: ...
+
+
+@dataclass(frozen=True)
+class OrgRef:
+    _id: ObjectId
+    code: str
+
+
+@dataclass
+class LogEntry:
+    level: str
+    values: list[Any]
+    trace: str | None
+
+
+@dataclass
+class RunStats:
+    ops: int = 0
+    ms: float = 0.0
+    host_calls: int = 0
+    compile_ms: float = 0.0
+    cached: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ops": self.ops,
+            "ms": round(self.ms, 3),
+            "hostCalls": self.host_calls,
+            "compileMs": round(self.compile_ms, 3),
+            "cached": self.cached,
+        }
+
+
+@dataclass
+class RunResult:
+    value: Any = None
+    fault: Fault | None = None
+    stats: RunStats = field(default_factory=RunStats)
+    logs: list[LogEntry] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.fault is None
+
+    def plain(self) -> Any:
+        """The result as JSON-ready data (what a client would receive)."""
+        return to_plain(self.value)
+
+
+@dataclass
+class RunInfo:
+    """What host functions may know about the run that calls them."""
+
+    script_type: str
+    limits: Limits
+    org: OrgRef
+    deadline: float
+    libraries: LibrarySource | None
+    ops_used: int = 0
+    host_calls: int = 0
+    log_bytes: int = 0
+    logs: list[LogEntry] = field(default_factory=list)
+
+    def time_left(self) -> float:
+        return self.deadline - time.monotonic()
+
+
+def _prelude_source() -> str:
+    root = js_prelude_dir()
+    return "\n".join(root.joinpath(name).read_text(encoding="utf-8") for name in PRELUDE_FILES)
+
+
+class ContextPool:
+    """Pre-warmed contexts (prelude loaded, never used), per thread and per memory/stack size.
+
+    A context is handed out once and then thrown away: nothing of one run can leak
+    into another.
+    """
+
+    def __init__(self, prelude: str, size: int) -> None:
+        self._prelude = prelude
+        self._size = size
+        self._local = threading.local()
+
+    def _spares(self, key: tuple[int, int]) -> list[Context]:
+        pools = getattr(self._local, "pools", None)
+        if pools is None:
+            pools = self._local.pools = {}
+        return pools.setdefault(key, [])
+
+    def build(self, memory_bytes: int, stack_bytes: int) -> Context:
+        ctx = Context(memory_bytes=memory_bytes, stack_bytes=stack_bytes)
+        ctx.eval(self._prelude)
+        return ctx
+
+    def take(self, memory_bytes: int, stack_bytes: int) -> Context:
+        spares = self._spares((memory_bytes, stack_bytes))
+        if spares:
+            return spares.pop()
+        return self.build(memory_bytes, stack_bytes)
+
+    def refill(self, memory_bytes: int, stack_bytes: int) -> None:
+        spares = self._spares((memory_bytes, stack_bytes))
+        while len(spares) < self._size:
+            spares.append(self.build(memory_bytes, stack_bytes))
+
+
+_LIMIT_FAULTS: dict[str, Callable[[], Fault]] = {
+    "timeout": lambda: Fault(
+        "script.timeout.execution", "Script execution timed out.", reason="script execution timeout."
+    ),
+    "ops": lambda: Fault("script.error.ops", "Max script ops exceeded.", reason="max ops exceeded"),
+    "memory": lambda: Fault("script.error.memory", reason="script out of memory."),
+    "stack": lambda: Fault("script.error.stackOverflow", reason="maximum call stack size exceeded."),
+}
+
+
+def limit_fault(kind: str) -> Fault:
+    return _LIMIT_FAULTS[kind]()
+
+
+class Sandbox:
+    """Runs scripts. One Sandbox serves many runs (and threads); each run gets a fresh context."""
+
+    def __init__(
+        self,
+        *,
+        npm: NpmPackages | None = None,
+        cache_dir: Path | None | bool = True,
+        host_api: HostApi | None = None,
+        pool_size: int = 1,
+        env_host: str = "localhost",
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.npm = npm if npm is not None else NpmPackages()
+        if cache_dir is True:
+            cache_dir = default_cache_dir()
+        self.compiler = Compiler(self.npm, CompileCache(cache_dir or None))
+        self.loader = ModuleLoader(self.compiler, self.npm, max_script_size=limits_for("route").max_script_size)
+        self.pool = ContextPool(_prelude_source(), pool_size)
+        self.host_api = host_api
+        self.env_host = env_host
+        self._sleep = sleep
+
+    def compile(self, source: str, max_size: int | None = None) -> CompiledScript:
+        return self.compiler.compile(source, kind="script", max_size=max_size)
+
+    def prepare(self) -> list[str]:
+        """Compile every built-in module and requirable npm library into the cache,
+        so no run ever compiles one on its clock. Returns the module names."""
+        names = [path.name[:-3] for path in self.loader.builtin_modules()] + sorted(self.npm.requirable())
+        for name in names:
+            self.loader.factory(name, None)
+        return names
+
+    def warm(self, limits: Limits | None = None) -> None:
+        """Fill this thread's pool for runs with ``limits`` (default: route limits)."""
+        limits = limits or limits_for("route")
+        self.pool.refill(limits.memory_bytes, limits.stack_bytes)
+
+    def run(
+        self,
+        source: str,
+        *,
+        script_type: str = "route",
+        arguments: Any = None,
+        limits: Limits | None = None,
+        libraries: LibrarySource | Mapping[str, str] | None = None,
+        org: OrgRef | None = None,
+        principal: Any = None,
+        label: str = "",
+        depth: int = 1,
+        inline: bool = False,
+    ) -> RunResult:
+        limits = limits or limits_for(script_type)
+        org = org or OrgRef(ObjectId("000000000000000000000100"), "example")
+        if isinstance(libraries, Mapping):
+            libraries = MappingLibraries(libraries)
+        stats = RunStats()
+
+        started = time.perf_counter()
+        misses = self.compiler.cache.misses
+        try:
+            compiled = self.compile(source, max_size=limits.max_script_size)
+        except Fault as fault:
+            stats.compile_ms = (time.perf_counter() - started) * 1000
+            return RunResult(fault=fault, stats=stats)
+        stats.cached = self.compiler.cache.misses == misses
+        stats.compile_ms = (time.perf_counter() - started) * 1000
+
+        run = RunInfo(
+            script_type=script_type,
+            limits=limits,
+            org=org,
+            deadline=time.monotonic() + limits.timeout_ms / 1000,
+            libraries=libraries,
+        )
+        ctx = self.pool.take(limits.memory_bytes, limits.stack_bytes)
+        ctx.set_host(lambda name, payload, ops: self._handle(run, name, payload, ops))
+        config = {
+            "type": script_type,
+            "arguments": {} if arguments is None else arguments,
+            "limits": limits.to_js(),
+            "startedAt": int(time.time() * 1000),
+            "org": {"_id": org._id, "code": org.code},
+            "principal": principal,
+            "depth": depth,
+            "label": label,
+            "scriptId": None,
+            "inline": inline,
+            "env": {
+                "host": self.env_host,
+                "name": "development",
+                "url": f"http://{self.env_host}/{org.code}/v2",
+                "version": "2",
+            },
+        }
+        result = RunResult(stats=stats, logs=run.logs)
+        run_started = time.perf_counter()
+        try:
+            self._drive(ctx, run, encode(config), compiled, result)
+        finally:
+            stats.ms = (time.perf_counter() - run_started) * 1000
+            stats.host_calls = run.host_calls
+            if not stats.ops:
+                stats.ops = self._ops_used(ctx, run)
+            self.pool.refill(limits.memory_bytes, limits.stack_bytes)
+        return result
+
+    def _drive(self, ctx: Context, run: RunInfo, config: str, compiled: CompiledScript, result: RunResult) -> None:
+        begin = (
+            f'"use strict";__cx_begin({json.dumps(config)}, function main(require, module, exports) {{'
+            f"{compiled.code}\n}})"
+        )
+        try:
+            state = json.loads(str(ctx.eval(begin, run.time_left())))
+            while not state["dead"]:
+                ctx.drain_jobs(run.time_left())
+                state = json.loads(str(ctx.eval("__cx_state()", run.time_left())))
+                if state["dead"] or state["next"] < 0:
+                    break
+                wait = state["next"] / 1000
+                if wait >= run.time_left():
+                    self._sleep(max(0.0, run.time_left()))
+                    raise Interrupted("next timer is due after the deadline")
+                if wait > 0:
+                    self._sleep(wait)
+                state = json.loads(str(ctx.eval("__cx_tick()", run.time_left())))
+            final = json.loads(str(ctx.eval("__cx_finish()", run.time_left())))
+        except Interrupted:
+            result.fault = limit_fault("timeout")
+            return
+        except ScriptThrew as exc:
+            result.fault = self._engine_fault(exc)
+            return
+        except EngineError as exc:
+            result.fault = Fault("script.error.unspecified", reason=str(exc))
+            return
+        result.stats.ops = int(final.get("opsUsed") or 0)
+        if final.get("dead"):
+            result.fault = limit_fault(final["dead"])
+        elif final.get("ok"):
+            result.value = decode(json.dumps(final["r"]))
+        else:
+            result.fault = Fault.from_json(final.get("f") or {})
+
+    @staticmethod
+    def _engine_fault(exc: ScriptThrew) -> Fault:
+        if exc.out_of_memory:
+            return limit_fault("memory")
+        if exc.stack_overflow:
+            return limit_fault("stack")
+        return Fault("script.error.unspecified", f"{exc.name}: {exc.message}", trace=exc.stack or None)
+
+    @staticmethod
+    def _ops_used(ctx: Context, run: RunInfo) -> int:
+        try:
+            return int(ctx.eval("__cx_maxOps - __cx_r", 0.05))  # type: ignore[call-overload]
+        except (EngineError, TypeError, ValueError):
+            return run.ops_used
+
+    def _handle(self, run: RunInfo, name: str, payload: str, ops_used: int) -> str:
+        run.ops_used = ops_used
+        run.host_calls += 1
+        try:
+            args = decode(payload)
+            if name == "console":
+                value: Any = self._console(run, args)
+            elif name == "require":
+                value = self.loader.factory(str(args[0]), run.libraries)
+            elif self.host_api is not None:
+                value = self.host_api.call(run, name, args)
+            else:
+                raise Fault("script.invalidArgument.unknownCommand", path=name)
+            return encode({"v": value})
+        except Fault as fault:
+            return encode({"f": fault.to_json()})
+        except Exception as exc:  # noqa: BLE001 - nothing may cross into the engine
+            log.exception("host function %s failed", name)
+            fault = Fault("script.error.unspecified", reason=f"host function {name} failed ({type(exc).__name__}).")
+            return encode({"f": fault.to_json()})
+
+    @staticmethod
+    def _console(run: RunInfo, args: list[Any]) -> None:
+        level, values, trace = args[0], args[1], args[2]
+        plain = to_plain(values)
+        size = len(json.dumps(plain, default=str))
+        if run.log_bytes + size > MAX_LOG_BYTES:
+            if run.log_bytes <= MAX_LOG_BYTES:
+                run.logs.append(LogEntry("warn", ["console output truncated: 1 MB per run"], None))
+                run.log_bytes = MAX_LOG_BYTES + 1
+            return None
+        run.log_bytes += size
+        run.logs.append(LogEntry(str(level), plain, trace if isinstance(trace, str) else None))
+        return None

@@ -1,0 +1,189 @@
+"use strict";
+// The one channel to the host, the typed value codec, and the run's limit state.
+//
+// Every binding here is lexical (const/let) and named __cx_*: compiled scripts may
+// not use such identifiers, and lexical globals are not properties of globalThis,
+// so script code can neither read nor replace them.
+
+const __cx_host = globalThis.__cx_host_call;
+delete globalThis.__cx_host_call;
+const __cx_eval = globalThis.eval;
+const __cx_stringify = JSON.stringify;
+const __cx_parse = JSON.parse;
+const __cx_now = Date.now;
+const __cx_hasOwn = Object.prototype.hasOwnProperty;
+const __cx_isArray = Array.isArray;
+const __cx_getPrototypeOf = Object.getPrototypeOf;
+const __cx_RangeError = RangeError;
+const __cx_InternalError = typeof InternalError === "function" ? InternalError : null;
+
+// Ops remaining in this run: metering points decrement it (see sandbox/meter.js).
+let __cx_r = 1e15;
+let __cx_maxOps = 1e15;
+// Set once a limit is hit: 'ops' | 'memory' | 'stack'. Limits are terminal.
+let __cx_dead = null;
+// Thrown by script.exit(); caught only by the run driver.
+const __cx_EXIT = Object.freeze({ exit: true });
+const __cx_HOST_CALL_OPS = 10;
+
+const __cx_limitKind = function (e) {
+  if (e === null || (typeof e !== "object" && typeof e !== "function")) return null;
+  const proto = __cx_getPrototypeOf(e);
+  if (__cx_InternalError && proto === __cx_InternalError.prototype && e.message === "out of memory") return "memory";
+  if (proto === __cx_RangeError.prototype && e.message === "Maximum call stack size exceeded") return "stack";
+  if (e.__cx_limit) return e.__cx_limit;
+  return null;
+};
+
+const __cx_limitError = function (kind) {
+  // Built lazily: after an out-of-memory error even this allocation may fail,
+  // and then the original error keeps propagating, which is just as terminal.
+  const err = new Error("limit");
+  Object.defineProperty(err, "__cx_limit", { value: kind });
+  return err;
+};
+
+// Ops exhausted.
+const __cx_x = function () {
+  __cx_dead = __cx_dead || "ops";
+  throw __cx_limitError(__cx_dead);
+};
+
+// Top of every catch block.
+const __cx_c = function (e) {
+  if (e === __cx_EXIT) throw e;
+  if (__cx_dead) throw e;
+  const kind = __cx_limitKind(e);
+  if (kind) {
+    __cx_dead = kind;
+    throw e;
+  }
+};
+
+// Top of every finally block.
+const __cx_f = function () {
+  if (__cx_dead) throw __cx_limitError(__cx_dead);
+};
+
+// ---- typed codec ---------------------------------------------------------
+// Values cross the bridge as JSON text. Types JSON cannot carry are tagged as
+// {"$cx": tag, "v": ...}: undefined, date, oid, bigint, binary, and "object"
+// (an object that itself has a "$cx" key, sent as entries).
+
+const __cx_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+const __cx_bytesToBase64 = function (bytes) {
+  let out = "";
+  let i = 0;
+  for (; i + 2 < bytes.length; i += 3) {
+    const n = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
+    out += __cx_B64[(n >> 18) & 63] + __cx_B64[(n >> 12) & 63] + __cx_B64[(n >> 6) & 63] + __cx_B64[n & 63];
+  }
+  if (i < bytes.length) {
+    const n = (bytes[i] << 16) | ((i + 1 < bytes.length ? bytes[i + 1] : 0) << 8);
+    out += __cx_B64[(n >> 18) & 63] + __cx_B64[(n >> 12) & 63];
+    out += i + 1 < bytes.length ? __cx_B64[(n >> 6) & 63] : "=";
+    out += "=";
+  }
+  return out;
+};
+
+const __cx_base64ToBytes = function (text) {
+  const clean = text.replace(/=+$/, "");
+  const bytes = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let bits = 0;
+  let value = 0;
+  let j = 0;
+  for (let i = 0; i < clean.length; i++) {
+    value = (value << 6) | __cx_B64.indexOf(clean[i]);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      bytes[j++] = (value >> bits) & 255;
+    }
+  }
+  return bytes;
+};
+
+const __cx_replacer = function (key, value) {
+  const raw = this[key];
+  if (raw === undefined) return { $cx: "undefined" };
+  if (raw === null || typeof raw !== "object") {
+    if (typeof raw === "bigint") return { $cx: "bigint", v: raw.toString() };
+    return value;
+  }
+  if (raw instanceof Date) {
+    const t = raw.getTime();
+    return { $cx: "date", v: t === t ? t : null };
+  }
+  if (typeof ObjectID === "function" && raw instanceof ObjectID) return { $cx: "oid", v: raw.toString() };
+  if (raw instanceof Uint8Array) return { $cx: "binary", v: __cx_bytesToBase64(raw) };
+  if (raw instanceof ArrayBuffer) return { $cx: "binary", v: __cx_bytesToBase64(new Uint8Array(raw)) };
+  if (value !== raw) return value; // a custom toJSON() result
+  if (!__cx_isArray(raw) && __cx_hasOwn.call(raw, "$cx")) return { $cx: "object", v: Object.entries(raw) };
+  return value;
+};
+
+const __cx_encode = function (value) {
+  return __cx_stringify({ v: value }, __cx_replacer);
+};
+
+const __cx_UNDEFINED = Object.freeze({});
+let __cx_undefinedSeen = 0;
+
+const __cx_reviver = function (key, value) {
+  if (value === null || typeof value !== "object") return value;
+  if (__cx_undefinedSeen > 0) {
+    for (const k in value) {
+      if (value[k] === __cx_UNDEFINED) {
+        value[k] = undefined;
+        __cx_undefinedSeen--;
+      }
+    }
+  }
+  if (typeof value.$cx !== "string" || __cx_isArray(value)) return value;
+  switch (value.$cx) {
+    case "undefined":
+      __cx_undefinedSeen++;
+      return __cx_UNDEFINED;
+    case "date":
+      return new Date(value.v === null ? NaN : value.v);
+    case "oid":
+      return new ObjectID(value.v);
+    case "bigint":
+      return BigInt(value.v);
+    case "binary":
+      return __cx_base64ToBytes(value.v);
+    case "object": {
+      const out = {};
+      for (const pair of value.v) out[pair[0]] = pair[1] === __cx_UNDEFINED ? undefined : pair[1];
+      return out;
+    }
+  }
+  return value;
+};
+
+const __cx_decode = function (text) {
+  __cx_undefinedSeen = 0;
+  const wrapper = __cx_parse(text, __cx_reviver);
+  return wrapper.v === __cx_UNDEFINED ? undefined : wrapper.v;
+};
+
+// ---- host calls ------------------------------------------------------------
+
+// Calls a host function by name. Returns its decoded result or throws its fault.
+const __cx_call = function (name, args) {
+  if (__cx_dead) throw __cx_limitError(__cx_dead);
+  __cx_r -= __cx_HOST_CALL_OPS;
+  if (__cx_r < 0) __cx_x();
+  let payload;
+  try {
+    payload = __cx_encode(args);
+  } catch (err) {
+    __cx_c(err);
+    throw Fault.create("script.error.marshalling", { reason: String(err && err.message) });
+  }
+  const reply = __cx_decode(__cx_host(name, payload, __cx_maxOps - __cx_r));
+  if (reply.f) throw Fault.from(reply.f, true);
+  return reply.v;
+};

@@ -1,0 +1,120 @@
+"use strict";
+// The script global and the run's timers. Both read the run configuration the
+// host hands to __cx_begin() before main runs.
+
+let __cx_config = null;
+let __cx_startedAt = 0;
+let __cx_exited = false;
+let __cx_exitValue;
+
+const __cx_timers = [];
+let __cx_timerSeq = 0;
+
+const __cx_addTimer = function (fn, delay, args, repeat) {
+  if (typeof fn !== "function") throw new TypeError("callback must be a function");
+  delay = Number(delay);
+  if (!(delay >= 1)) delay = 1;
+  const timer = { id: ++__cx_timerSeq, fn: fn, args: args, delay: delay, due: __cx_now() + delay, repeat: repeat };
+  __cx_timers.push(timer);
+  return timer.id;
+};
+
+const __cx_clearTimer = function (id) {
+  for (let i = 0; i < __cx_timers.length; i++) {
+    if (__cx_timers[i].id === id) {
+      __cx_timers.splice(i, 1);
+      return;
+    }
+  }
+};
+
+const setTimeout = function setTimeout(fn, delay) {
+  return __cx_addTimer(fn, delay, Array.prototype.slice.call(arguments, 2), false);
+};
+const setInterval = function setInterval(fn, delay) {
+  return __cx_addTimer(fn, delay, Array.prototype.slice.call(arguments, 2), true);
+};
+const setImmediate = function setImmediate(fn) {
+  return __cx_addTimer(fn, 0, Array.prototype.slice.call(arguments, 1), false);
+};
+const clearTimeout = __cx_clearTimer;
+const clearInterval = __cx_clearTimer;
+const clearImmediate = __cx_clearTimer;
+
+// Milliseconds until the next timer is due, or -1 when none is left.
+const __cx_nextTimerDelay = function () {
+  if (__cx_exited || __cx_timers.length === 0) return -1;
+  let due = Infinity;
+  for (const t of __cx_timers) if (t.due < due) due = t.due;
+  return Math.max(0, due - __cx_now());
+};
+
+// Runs at most ten due timers, earliest first (the platform's pass size).
+const __cx_fireTimers = function () {
+  const now = __cx_now();
+  const due = __cx_timers
+    .filter(function (t) {
+      return t.due <= now;
+    })
+    .sort(function (a, b) {
+      return a.due - b.due || a.id - b.id;
+    })
+    .slice(0, 10);
+  for (const timer of due) {
+    if (__cx_exited) return;
+    if (__cx_timers.indexOf(timer) === -1) continue;
+    if (timer.repeat) timer.due = __cx_now() + timer.delay;
+    else __cx_clearTimer(timer.id);
+    timer.fn.apply(undefined, timer.args);
+  }
+};
+
+const script = {};
+
+// Fills the script global for this run; called once, before main.
+const __cx_fillScript = function (config) {
+  const limits = config.limits;
+  Object.assign(script, {
+    _id: config.scriptId === null ? undefined : config.scriptId,
+    label: config.label,
+    type: config.type,
+    depth: config.depth,
+    arguments: config.arguments,
+    env: Object.freeze(config.env),
+    org: org,
+    principal: config.principal,
+    originalPrincipal: config.principal ? config.principal._id : undefined,
+    inline: !!config.inline,
+    config: Object.freeze({ query: Object.freeze({ defaultMaxTimeMS: 10000, minTimeMS: 10, maxTimeMS: 30000 }) }),
+    exit: function exit(value) {
+      __cx_exited = true;
+      __cx_exitValue = value;
+      throw __cx_EXIT;
+    },
+    getOpsUsed: function getOpsUsed() {
+      return Math.min(__cx_maxOps, __cx_maxOps - __cx_r);
+    },
+    getOpsRemaining: function getOpsRemaining() {
+      return Math.max(0, __cx_r);
+    },
+    getElapsedTime: function getElapsedTime() {
+      return __cx_now() - __cx_startedAt;
+    },
+    getTimeLeft: function getTimeLeft() {
+      return Math.max(0, limits.timeoutMs - (__cx_now() - __cx_startedAt));
+    },
+    getCalloutsRemaining: function getCalloutsRemaining() {
+      return config.inline ? 0 : limits.callouts;
+    },
+    getNotificationsRemaining: function getNotificationsRemaining() {
+      return limits.notifications;
+    },
+  });
+  Object.defineProperty(script, "exited", {
+    enumerable: true,
+    get: function () {
+      return __cx_exited;
+    },
+  });
+  Object.seal(script);
+};

@@ -1,0 +1,175 @@
+"use strict";
+// The org placeholder, the lockdown of the global environment, and the run driver
+// the host calls: __cx_begin (config + main), __cx_nextTimerDelay, __cx_tick,
+// __cx_finish.
+
+const org = {};
+
+const __cx_fillOrg = function (config) {
+  Object.assign(org, { _id: config.org._id, code: config.org.code });
+  Object.defineProperty(org, "objects", {
+    enumerable: false,
+    value: new Proxy(
+      {},
+      {
+        get: function (target, name) {
+          if (typeof name !== "string") return undefined;
+          throw Fault.create("kNotImplemented", { reason: "org.objects." + name + " is not available in this runtime yet." });
+        },
+      }
+    ),
+  });
+  Object.freeze(org);
+};
+
+// Dynamic code would run unmetered, so eval and the Function constructors are closed.
+(function lockdown() {
+  const refuse = function Function() {
+    throw new EvalError("Dynamic code evaluation is not allowed in scripts.");
+  };
+  const prototypes = [
+    Function.prototype,
+    Object.getPrototypeOf(async function () {}),
+    Object.getPrototypeOf(function* () {}),
+    Object.getPrototypeOf(async function* () {}),
+  ];
+  for (const proto of prototypes) {
+    Object.defineProperty(proto, "constructor", { value: refuse, writable: false, configurable: false });
+  }
+  refuse.prototype = Function.prototype;
+
+  // Rejection handlers are where a promise-based script would swallow a limit error.
+  const then = Promise.prototype.then;
+  Object.defineProperty(Promise.prototype, "then", {
+    configurable: false,
+    writable: false,
+    value: function (onFulfilled, onRejected) {
+      const guarded =
+        typeof onRejected === "function"
+          ? function (e) {
+              __cx_c(e);
+              return onRejected(e);
+            }
+          : onRejected;
+      return then.call(this, onFulfilled, guarded);
+    },
+  });
+
+  const globals = {
+    eval: refuse,
+    Function: refuse,
+    global: globalThis,
+    ObjectID: ObjectID,
+    ObjectId: ObjectID,
+    Fault: Fault,
+    console: console,
+    consts: consts,
+    script: script,
+    org: org,
+    require: require,
+    getCurrentStackTrace: getCurrentStackTrace,
+    setTimeout: setTimeout,
+    setInterval: setInterval,
+    setImmediate: setImmediate,
+    clearTimeout: clearTimeout,
+    clearInterval: clearInterval,
+    clearImmediate: clearImmediate,
+  };
+  for (const name of Object.keys(globals)) {
+    Object.defineProperty(globalThis, name, { value: globals[name], writable: false, enumerable: false, configurable: false });
+  }
+  Object.freeze(Object);
+  Object.freeze(globalThis);
+})();
+
+// Outcome of the run so far: main's value (or the exit value) or a fault.
+let __cx_outcome = null;
+
+const __cx_settle = function (value) {
+  if (value !== null && (typeof value === "object" || typeof value === "function") && typeof value.then === "function") {
+    __cx_outcome = { pending: true };
+    value.then(
+      function (v) {
+        if (__cx_outcome && __cx_outcome.pending) __cx_outcome = { value: v };
+      },
+      function (e) {
+        if (__cx_outcome && __cx_outcome.pending) __cx_outcome = { fault: e };
+      }
+    );
+    return;
+  }
+  __cx_outcome = { value: value };
+};
+
+const __cx_fail = function (e) {
+  if (e === __cx_EXIT) {
+    __cx_outcome = { value: __cx_exitValue };
+    return;
+  }
+  const kind = __cx_dead || __cx_limitKind(e);
+  if (kind) {
+    __cx_dead = kind;
+    return;
+  }
+  if (!__cx_outcome || !__cx_outcome.fault) __cx_outcome = { fault: e };
+};
+
+// Runs main. `config` is the encoded run configuration.
+const __cx_begin = function (configText, main) {
+  const config = __cx_decode(configText);
+  __cx_config = config;
+  __cx_startedAt = config.startedAt;
+  __cx_maxOps = config.limits.maxOps;
+  __cx_r = config.limits.maxOps;
+  __cx_fillOrg(config);
+  __cx_fillScript(config);
+  try {
+    const module = { exports: {} };
+    __cx_settle(main.call(undefined, require, module, module.exports));
+  } catch (e) {
+    __cx_fail(e);
+  }
+  return __cx_state();
+};
+
+// One pass of the event loop: fire due timers.
+const __cx_tick = function () {
+  try {
+    __cx_fireTimers();
+  } catch (e) {
+    __cx_fail(e);
+  }
+  return __cx_state();
+};
+
+// {dead, next, opsUsed}: what the host needs to drive the loop.
+const __cx_state = function () {
+  const failed = !!(__cx_outcome && __cx_outcome.fault);
+  return __cx_stringify({
+    dead: __cx_dead,
+    next: __cx_dead || failed ? -1 : __cx_nextTimerDelay(),
+    opsUsed: __cx_maxOps - __cx_r,
+  });
+};
+
+// The encoded result: {ok: true, v} or {ok: false, f: faultJson}.
+const __cx_finish = function () {
+  if (__cx_dead) return __cx_stringify({ dead: __cx_dead, opsUsed: __cx_maxOps - __cx_r });
+  const outcome = __cx_outcome || { value: undefined };
+  const opsUsed = __cx_maxOps - __cx_r;
+  if (outcome.pending) {
+    return __cx_stringify({ ok: false, opsUsed: opsUsed, f: Fault.create("script.error.unspecified", { reason: "The promise returned by the script never settled." }).toJSON() });
+  }
+  if (outcome.fault !== undefined) {
+    return __cx_stringify({ ok: false, opsUsed: opsUsed, f: __cx_faultJson(outcome.fault) });
+  }
+  let encoded;
+  try {
+    encoded = __cx_encode(outcome.value);
+  } catch (e) {
+    if (__cx_limitKind(e)) throw e;
+    const fault = Fault.create("script.error.marshalling", { reason: String(e && e.message) });
+    return __cx_stringify({ ok: false, opsUsed: opsUsed, f: fault.toJSON() });
+  }
+  return '{"ok":true,"opsUsed":' + opsUsed + ',"r":' + encoded + "}";
+};
