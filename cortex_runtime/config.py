@@ -19,7 +19,7 @@ class Limits:
     timeout_ms: int = 5_000
     max_ops: int = 1_000_000
     memory_bytes: int = 20 * 1024 * 1024
-    stack_bytes: int = 512 * 1024
+    stack_bytes: int = 1024 * 1024
     max_script_size: int = 50_000
     callouts: int = 5
     notifications: int = 100

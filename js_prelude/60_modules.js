@@ -1,8 +1,9 @@
 "use strict";
 // require(): CommonJS with a per-run module cache. Built-in globals resolve here;
-// everything else (decorators-*, npm libraries, org libraries by export name) is
-// compiled and metered by the host, which returns a function expression
-// `(function (require, exports, module) {...})` evaluated once per run.
+// for anything else the host answers either {methods: [...]} (a module implemented
+// in Python: each method becomes a host call) or {code} (decorators-*, npm
+// libraries, org libraries by export name, compiled and metered by the host: a
+// function expression `(function (require, exports, module) {...})` run once).
 
 const __cx_moduleCache = Object.create(null);
 
@@ -27,7 +28,19 @@ const require = function require(name) {
   const builtin = __cx_builtinModules[name];
   if (builtin) return builtin();
 
-  const code = __cx_call("require", [name]);
+  const found = __cx_call("require", [name]);
+  if (found.methods) {
+    const hostModule = {};
+    for (const method of found.methods) {
+      const command = name + "." + method;
+      hostModule[method] = function () {
+        return __cx_call(command, Array.prototype.slice.call(arguments));
+      };
+    }
+    __cx_moduleCache[name] = { exports: Object.freeze(hostModule) };
+    return __cx_moduleCache[name].exports;
+  }
+  const code = found.code;
   const module = { id: name, exports: {}, loaded: false };
   // Cached before it runs, so circular requires see the partial exports.
   __cx_moduleCache[name] = module;

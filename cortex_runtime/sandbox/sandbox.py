@@ -47,11 +47,15 @@ MAX_LOG_BYTES = 1024 * 1024
 
 
 class HostApi(Protocol):
-    """Host functions beyond the sandbox's own (``console``, ``require``).
+    """Script modules implemented in Python, reached by ``require(name)``.
 
-    ``call`` gets the run, the function name and the decoded arguments; it returns a
-    value the codec can carry or raises a ``Fault``, which the script can catch.
+    ``module_methods(name)`` lists a module's methods (None: no such module);
+    ``call(run, "module.method", args)`` runs one with the decoded arguments and returns
+    a value the codec can carry, or raises a ``Fault``, which the script can catch.
+    Any other exception reaches the script as a ``script.error.unspecified`` fault.
     """
+
+    def module_methods(self, name: str) -> list[str] | None: ...
 
     def call(self, run: RunInfo, name: str, args: list[Any]) -> Any: ...
 
@@ -343,7 +347,7 @@ class Sandbox:
             if name == "console":
                 value: Any = self._console(run, args)
             elif name == "require":
-                value = self.loader.factory(str(args[0]), run.libraries)
+                value = self._require(run, str(args[0]))
             elif self.host_api is not None:
                 value = self.host_api.call(run, name, args)
             else:
@@ -355,6 +359,12 @@ class Sandbox:
             log.exception("host function %s failed", name)
             fault = Fault("script.error.unspecified", reason=f"host function {name} failed ({type(exc).__name__}).")
             return encode({"f": fault.to_json()})
+
+    def _require(self, run: RunInfo, name: str) -> dict[str, Any]:
+        methods = self.host_api.module_methods(name) if self.host_api is not None else None
+        if methods is not None:
+            return {"methods": list(methods)}
+        return {"code": self.loader.factory(name, run.libraries)}
 
     @staticmethod
     def _console(run: RunInfo, args: list[Any]) -> None:

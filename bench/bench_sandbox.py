@@ -1,0 +1,389 @@
+"""Sandbox overhead benchmark: cortex_runtime's Sandbox vs the bare jsbox engine.
+
+Run from the repository root:
+
+    .venv/bin/python bench/bench_sandbox.py            # full (well under 2 minutes)
+    .venv/bin/python bench/bench_sandbox.py --quick    # a few seconds
+
+Three comparisons, measured side by side in one process (medians of repeated
+trials, time.perf_counter; nothing is asserted about absolute times):
+
+(a) a warm ``return 1`` through ``Sandbox.run`` vs ``jsbox.Runtime(); rt.eval('1')``;
+(b) a CPU-bound loop with op metering (``Sandbox.run``, limits raised) vs the same
+    loop, wrapped in a function, in a bare jsbox Runtime (no metering);
+(c) compiling a decorated library (Babel 6 + metering): first compile in a cold
+    compiler (loads acorn and Babel), first compile of a new source in a warm
+    compiler (Babel already loaded), and a cached compile.
+
+Every Sandbox here is made with ``cache_dir=None`` (memory-only compile cache) so the
+benchmark writes nothing to disk; after a warm-up, a disk-backed Sandbox serves the
+same compiled scripts from the same in-memory dict.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import jsbox  # noqa: E402
+
+from cortex_runtime import Sandbox, limits_for  # noqa: E402
+
+clock = time.perf_counter
+
+LIBRARY_TEMPLATE = """\
+import autobind from 'decorators-autobind'
+import readonly from 'decorators-readonly'
+
+class {name} {{
+  @readonly
+  kind = 'widget'
+
+  count = 0
+
+  @autobind
+  describe() {{
+    return this.kind + ':' + this.count
+  }}
+
+  @autobind
+  increment(by = 1) {{
+    this.count += by
+    return this.count
+  }}
+
+  @autobind
+  reset() {{
+    this.count = 0
+    return this
+  }}
+}}
+
+export default {name}
+"""
+
+LIBRARY_CHECK = """\
+import Widget from 'c_widget'
+const w = new Widget()
+const inc = w.increment
+inc(2)
+let assignment = 'allowed'
+try { w.kind = 'gadget' } catch (err) { assignment = err.name }
+return [w.describe.call(null), assignment]
+"""
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def fmt(seconds: float) -> str:
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.1f} µs"
+    if seconds < 1.0:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds:.3f} s"
+
+
+class Sample:
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.times: list[float] = []
+
+    def add(self, seconds: float) -> None:
+        self.times.append(seconds)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+    @property
+    def n(self) -> int:
+        return len(self.times)
+
+    def describe(self) -> str:
+        return f"{fmt(self.median)} (median of n={self.n}, min {fmt(min(self.times))})"
+
+
+def ratio(a: Sample, b: Sample) -> float:
+    return a.median / b.median if b.median > 0 else float("inf")
+
+
+def fmt_ratio(value: float) -> str:
+    return f"{value:,.0f}x" if value >= 1000 else f"{value:.2f}x"
+
+
+def line(name: str, a: Sample, b: Sample, what: str) -> str:
+    return (
+        f"  {name:<26} {a.label + ':':<28} {a.describe()}\n"
+        f"  {'':<26} {b.label + ':':<28} {b.describe()}\n"
+        f"  {'':<26} ratio {what} = {fmt_ratio(ratio(a, b))}"
+    )
+
+
+def timed(fn: Callable[[], object]) -> tuple[float, object]:
+    start = clock()
+    value = fn()
+    return clock() - start, value
+
+
+def _jsbox_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("jsbox")
+    except Exception:  # noqa: BLE001 - informational only
+        return "(version n/a)"
+
+
+def check(condition: bool, message: str) -> None:
+    if not condition:
+        raise SystemExit(f"benchmark sanity check failed: {message}")
+
+
+# --------------------------------------------------------------------------- (a)
+
+
+def bench_return_one(trials: int, warmup: int) -> dict[str, Sample]:
+    sb = Sandbox(cache_dir=None)
+    sb.warm()
+
+    # Time the pool refill that run() does at its end, on this instance only, so
+    # the same run() calls can also be reported without it.
+    refill_times: list[float] = []
+    original_refill = sb.pool.refill
+
+    def timed_refill(memory_bytes: int, stack_bytes: int) -> None:
+        start = clock()
+        original_refill(memory_bytes, stack_bytes)
+        refill_times.append(clock() - start)
+
+    sb.pool.refill = timed_refill  # type: ignore[method-assign]
+
+    for _ in range(warmup):
+        result = sb.run("return 1")
+        check(result.ok and result.value == 1, f"sandbox return 1 gave {result.value!r} / {result.fault}")
+        rt = jsbox.Runtime()
+        check(rt.eval("1") == 1, "bare eval('1') did not give 1")
+        del rt
+    check(result.stats.cached, "return 1 was not served from the compile cache after warm-up")
+
+    full = Sample("sandbox run()")
+    no_refill = Sample("sandbox run() w/o refill")
+    drive = Sample("sandbox drive (stats.ms)")
+    refill = Sample("pool refill (1 context)")
+    bare = Sample("bare Runtime()+eval('1')")
+    bare_eval = Sample("bare eval('1') only")
+
+    gc.collect()
+    for _ in range(trials):
+        # sandbox: the whole run() call (cached compile, take a pre-warmed
+        # context, run, refill the pool with a fresh context)
+        before = len(refill_times)
+        elapsed, result = timed(lambda: sb.run("return 1"))
+        check(result.ok and result.stats.cached, "sandbox run failed or missed the cache")  # type: ignore[union-attr]
+        check(len(refill_times) == before + 1, "run() did not refill exactly once")
+        full.add(elapsed)
+        refill.add(refill_times[-1])
+        no_refill.add(elapsed - refill_times[-1])
+        drive.add(result.stats.ms / 1000)  # type: ignore[union-attr]
+
+        # bare: a fresh runtime with no prelude and no limits, then eval
+        start = clock()
+        rt = jsbox.Runtime()
+        made = clock()
+        rt.eval("1")
+        end = clock()
+        bare.add(end - start)
+        bare_eval.add(end - made)
+        del rt
+    return {
+        "full": full,
+        "no_refill": no_refill,
+        "drive": drive,
+        "refill": refill,
+        "bare": bare,
+        "bare_eval": bare_eval,
+    }
+
+
+# --------------------------------------------------------------------------- (b)
+
+
+def bench_loop(iterations: int, trials: int) -> dict[str, object]:
+    body = f"let s = 0; for (let i = 0; i < {iterations}; i++) {{ s += i }} return s"
+    wrapped = f"(function () {{ {body} }})()"
+    expected = iterations * (iterations - 1) // 2
+    limits = limits_for("route").with_overrides(max_ops=10**12, timeout_ms=120_000)
+
+    sb = Sandbox(cache_dir=None)
+    sb.warm(limits)
+    sb.compile(body, max_size=limits.max_script_size)  # compile outside the timings
+
+    metered = Sample("metered (sandbox run)")
+    metered_drive = Sample("metered (drive, stats.ms)")
+    bare = Sample("unmetered (bare jsbox)")
+    ops = 0
+    gc.collect()
+    for _ in range(trials):
+        elapsed, result = timed(lambda: sb.run(body, limits=limits))
+        check(result.ok, f"metered loop failed: {result.fault}")  # type: ignore[union-attr]
+        check(result.value == expected, f"metered loop gave {result.value!r}, expected {expected}")  # type: ignore[union-attr]
+        check(result.stats.cached, "metered loop missed the compile cache")  # type: ignore[union-attr]
+        metered.add(elapsed)
+        metered_drive.add(result.stats.ms / 1000)  # type: ignore[union-attr]
+        ops = result.stats.ops  # type: ignore[union-attr]
+
+        rt = jsbox.Runtime()
+        elapsed, value = timed(lambda: rt.eval(wrapped, timeout=120.0))
+        check(value == expected, f"bare loop gave {value!r}, expected {expected}")
+        bare.add(elapsed)
+        del rt
+    return {"metered": metered, "metered_drive": metered_drive, "bare": bare, "ops": ops}
+
+
+# --------------------------------------------------------------------------- (c)
+
+
+def bench_compile(cold_trials: int, warm_trials: int, cached_trials: int) -> dict[str, object]:
+    library = LIBRARY_TEMPLATE.format(name="Widget")
+
+    # Sanity: the library compiles through Babel and behaves when imported by a script.
+    sb = Sandbox(cache_dir=None)
+    result = sb.run(LIBRARY_CHECK, libraries={"c_widget": library})
+    check(result.ok, f"library check run failed: {result.fault}")
+    check(result.value == ["widget:2", "TypeError"], f"library check gave {result.value!r}")
+
+    cold = Sample("first, cold compiler")
+    cold_plain = Sample("cold compiler, `return 1`")
+    warm = Sample("first, warm compiler")
+    cached = Sample("cached")
+
+    gc.collect()
+    # Cold: a fresh Sandbox (memory-only cache) per trial; its compiler has no
+    # compile context yet, so this compile builds it (acorn + meter), finds the
+    # source needs Babel, loads Babel, then transforms and meters.
+    for _ in range(cold_trials):
+        fresh = Sandbox(cache_dir=None)
+        elapsed, compiled = timed(lambda: fresh.compiler.compile(library, kind="library"))
+        check(compiled.transformed, "decorated library was not transformed by Babel")  # type: ignore[union-attr]
+        check(fresh.compiler.cache.misses == 1, "cold compile was not a cache miss")
+        cold.add(elapsed)
+        del fresh
+
+        # For scale: a cold compiler on a plain script (context + acorn, no Babel).
+        fresh = Sandbox(cache_dir=None)
+        elapsed, compiled = timed(lambda: fresh.compiler.compile("return 1", kind="script"))
+        check(not compiled.transformed, "return 1 went through Babel")  # type: ignore[union-attr]
+        cold_plain.add(elapsed)
+        del fresh
+
+    # Warm: one compiler, Babel already loaded; each trial compiles a source it has
+    # never seen (same shape, different class name), so it misses the cache.
+    compiler = Sandbox(cache_dir=None).compiler
+    compiler.compile(LIBRARY_TEMPLATE.format(name="Warmup"), kind="library")
+    for i in range(warm_trials):
+        source = LIBRARY_TEMPLATE.format(name=f"Widget{i}")
+        misses = compiler.cache.misses
+        elapsed, compiled = timed(lambda: compiler.compile(source, kind="library"))
+        check(compiled.transformed and compiler.cache.misses == misses + 1, "warm first compile was not a miss")  # type: ignore[union-attr]
+        warm.add(elapsed)
+
+    # Cached: the same source again in that compiler (hash + in-memory lookup).
+    compiler.compile(library, kind="library")
+    for _ in range(cached_trials):
+        hits = compiler.cache.hits
+        elapsed, _compiled = timed(lambda: compiler.compile(library, kind="library"))
+        check(compiler.cache.hits == hits + 1, "cached compile missed the cache")
+        cached.add(elapsed)
+
+    return {
+        "cold": cold,
+        "cold_plain": cold_plain,
+        "warm": warm,
+        "cached": cached,
+        "size": len(library),
+    }
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer trials and a 1M-iteration loop (a few seconds)")
+    args = parser.parse_args(argv)
+
+    if args.quick:
+        a_trials, a_warmup = 100, 10
+        loop_n, loop_trials = 1_000_000, 3
+        cold_trials, warm_trials, cached_trials = 3, 10, 200
+    else:
+        a_trials, a_warmup = 1000, 50
+        loop_n, loop_trials = 10_000_000, 3
+        cold_trials, warm_trials, cached_trials = 10, 50, 2000
+
+    mode = "quick" if args.quick else "full"
+    print(f"cortex_runtime sandbox benchmark ({mode} mode)")
+    print(
+        f"python {platform.python_version()} on {platform.machine()} {platform.system()}; "
+        f"jsbox {_jsbox_version()}; medians via time.perf_counter"
+    )
+    started = clock()
+
+    print("\n(a) `return 1`: warm sandbox run vs bare fresh jsbox context")
+    a = bench_return_one(a_trials, a_warmup)
+    print(line("full run()", a["full"], a["bare"], "sandbox/bare"))
+    print(line("run() excluding refill", a["no_refill"], a["bare"], "sandbox/bare"))
+    print(f"  {'':<26} breakdown: refill {fmt(a['refill'].median)}, drive (begin..finish) {fmt(a['drive'].median)}")
+    print(f"  {'':<26} bare eval('1') on the fresh runtime alone: {fmt(a['bare_eval'].median)}")
+    print("  note: refill = the pool.refill() inside the same run() calls, timed by wrapping it on this")
+    print("  Sandbox instance; it builds the next fresh context (Runtime + prelude). Without it the sandbox")
+    print("  side creates no runtime while the bare side does (Runtime() is nearly all of its time).")
+
+    print(f"\n(b) CPU-bound loop, {loop_n:,} iterations: metered vs unmetered")
+    b = bench_loop(loop_n, loop_trials)
+    print(line("loop", b["metered"], b["bare"], "metered/unmetered"))  # type: ignore[arg-type]
+    print(
+        f"  {'':<26} metered drive only (stats.ms): {fmt(b['metered_drive'].median)}"  # type: ignore[attr-defined]
+        f" -> {fmt_ratio(ratio(b['metered_drive'], b['bare']))}; ops counted: {b['ops']:,}"  # type: ignore[arg-type]
+    )
+
+    print("\n(c) compile of a decorated library (ES module, @autobind x3, @readonly class property)")
+    c = bench_compile(cold_trials, warm_trials, cached_trials)
+    print(f"  source: {c['size']} chars, kind='library', memory-only cache")
+    print(line("cold first vs cached", c["cold"], c["cached"], "first/cached"))  # type: ignore[arg-type]
+    print(line("warm first vs cached", c["warm"], c["cached"], "first/cached"))  # type: ignore[arg-type]
+    print(
+        f"  {'':<26} for scale: cold compiler on `return 1` (context + acorn, no Babel):"
+        f" {c['cold_plain'].describe()}"  # type: ignore[attr-defined]
+    )
+
+    total = clock() - started
+    print("\nsummary")
+    print("-------")
+    rows = [
+        ("(a) return 1, full run()", a["full"], a["bare"], "sandbox/bare"),
+        ("(a) return 1, w/o refill", a["no_refill"], a["bare"], "sandbox/bare"),
+        (f"(b) loop {loop_n:,}", b["metered"], b["bare"], "metered/unmetered"),
+        ("(c) compile, cold first", c["cold"], c["cached"], "first/cached"),
+        ("(c) compile, warm first", c["warm"], c["cached"], "first/cached"),
+    ]
+    for name, x, y, what in rows:
+        print(
+            f"  {name:<26} {fmt(x.median):>10} vs {fmt(y.median):>10}"  # type: ignore[attr-defined]
+            f"  {fmt_ratio(ratio(x, y)):>9}  {what}  (n={x.n}/{y.n})"  # type: ignore[arg-type, attr-defined]
+        )
+    print(f"  total benchmark time: {total:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
