@@ -49,6 +49,22 @@ const __cx_x = function () {
   throw __cx_limitError(__cx_dead);
 };
 
+// Loop iterations are counted in a local batch of __cx_BATCH (see sandbox/meter.js).
+const __cx_BATCH = 4096;
+
+// A loop's batch is used up: take it from the run's ops.
+const __cx_b = function () {
+  __cx_r -= __cx_BATCH;
+  if (__cx_r < 0 || __cx_dead) __cx_x();
+  return __cx_BATCH;
+};
+
+// A loop is left (normally, by break/return, or by an exception): settle its batch.
+const __cx_e = function (left) {
+  __cx_r -= __cx_BATCH - left;
+  if (__cx_r < 0 || __cx_dead) __cx_x();
+};
+
 // Top of every catch block.
 const __cx_c = function (e) {
   if (e === __cx_EXIT) throw e;

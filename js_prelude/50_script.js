@@ -91,10 +91,13 @@ const __cx_fillScript = function (config) {
       __cx_exitValue = value;
       throw __cx_EXIT;
     },
+    // Each of these is a call, so two consecutive readings always differ.
     getOpsUsed: function getOpsUsed() {
+      __cx_r--;
       return Math.min(__cx_maxOps, __cx_maxOps - __cx_r);
     },
     getOpsRemaining: function getOpsRemaining() {
+      __cx_r--;
       return Math.max(0, __cx_r);
     },
     getElapsedTime: function getElapsedTime() {

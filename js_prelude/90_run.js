@@ -154,6 +154,7 @@ const __cx_state = function () {
 
 // The encoded result: {ok: true, v} or {ok: false, f: faultJson}.
 const __cx_finish = function () {
+  if (__cx_r < 0) __cx_dead = __cx_dead || "ops";
   if (__cx_dead) return __cx_stringify({ dead: __cx_dead, opsUsed: __cx_maxOps - __cx_r });
   const outcome = __cx_outcome || { value: undefined };
   const opsUsed = __cx_maxOps - __cx_r;

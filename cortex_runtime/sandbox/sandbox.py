@@ -214,7 +214,12 @@ class Sandbox:
         return names
 
     def warm(self, limits: Limits | None = None) -> None:
-        """Fill this thread's pool for runs with ``limits`` (default: route limits)."""
+        """Fill this thread's pool for runs with ``limits`` (default: route limits).
+
+        ``run`` takes a pre-warmed context when there is one and builds one otherwise; it
+        never refills, so a caller that serves many runs calls ``warm`` when idle (a
+        server: after the response is sent), keeping context creation off the run's path.
+        """
         limits = limits or limits_for("route")
         self.pool.refill(limits.memory_bytes, limits.stack_bytes)
 
@@ -284,7 +289,6 @@ class Sandbox:
             stats.host_calls = run.host_calls
             if not stats.ops:
                 stats.ops = self._ops_used(ctx, run)
-            self.pool.refill(limits.memory_bytes, limits.stack_bytes)
         return result
 
     def _drive(self, ctx: Context, run: RunInfo, config: str, compiled: CompiledScript, result: RunResult) -> None:
