@@ -121,27 +121,41 @@ const __cx_base64ToBytes = function (text) {
   return bytes;
 };
 
+// Objects of our own that JSON.stringify or our lookups see have no prototype, so a
+// script that pollutes Object.prototype (a toJSON, a "$cx") cannot reshape them.
+const __cx_record = function (key, value) {
+  const record = Object.create(null);
+  record[key] = value;
+  return record;
+};
+
+const __cx_tag = function (tag, value) {
+  const record = __cx_record("$cx", tag);
+  record.v = value;
+  return record;
+};
+
 const __cx_replacer = function (key, value) {
   const raw = this[key];
-  if (raw === undefined) return { $cx: "undefined" };
+  if (raw === undefined) return __cx_record("$cx", "undefined");
   if (raw === null || typeof raw !== "object") {
-    if (typeof raw === "bigint") return { $cx: "bigint", v: raw.toString() };
+    if (typeof raw === "bigint") return __cx_tag("bigint", raw.toString());
     return value;
   }
   if (raw instanceof Date) {
     const t = raw.getTime();
-    return { $cx: "date", v: t === t ? t : null };
+    return __cx_tag("date", t === t ? t : null);
   }
-  if (typeof ObjectID === "function" && raw instanceof ObjectID) return { $cx: "oid", v: raw.toString() };
-  if (raw instanceof Uint8Array) return { $cx: "binary", v: __cx_bytesToBase64(raw) };
-  if (raw instanceof ArrayBuffer) return { $cx: "binary", v: __cx_bytesToBase64(new Uint8Array(raw)) };
+  if (typeof ObjectID === "function" && raw instanceof ObjectID) return __cx_tag("oid", raw.toString());
+  if (raw instanceof Uint8Array) return __cx_tag("binary", __cx_bytesToBase64(raw));
+  if (raw instanceof ArrayBuffer) return __cx_tag("binary", __cx_bytesToBase64(new Uint8Array(raw)));
   if (value !== raw) return value; // a custom toJSON() result
-  if (!__cx_isArray(raw) && __cx_hasOwn.call(raw, "$cx")) return { $cx: "object", v: Object.entries(raw) };
+  if (!__cx_isArray(raw) && __cx_hasOwn.call(raw, "$cx")) return __cx_tag("object", Object.entries(raw));
   return value;
 };
 
 const __cx_encode = function (value) {
-  return __cx_stringify({ v: value }, __cx_replacer);
+  return __cx_stringify(__cx_record("v", value), __cx_replacer);
 };
 
 const __cx_UNDEFINED = Object.freeze({});
@@ -150,14 +164,14 @@ let __cx_undefinedSeen = 0;
 const __cx_reviver = function (key, value) {
   if (value === null || typeof value !== "object") return value;
   if (__cx_undefinedSeen > 0) {
-    for (const k in value) {
+    for (const k of Object.keys(value)) {
       if (value[k] === __cx_UNDEFINED) {
         value[k] = undefined;
         __cx_undefinedSeen--;
       }
     }
   }
-  if (typeof value.$cx !== "string" || __cx_isArray(value)) return value;
+  if (__cx_isArray(value) || !__cx_hasOwn.call(value, "$cx") || typeof value.$cx !== "string") return value;
   switch (value.$cx) {
     case "undefined":
       __cx_undefinedSeen++;
@@ -200,6 +214,6 @@ const __cx_call = function (name, args) {
     throw Fault.create("script.error.marshalling", { reason: String(err && err.message) });
   }
   const reply = __cx_decode(__cx_host(name, payload, __cx_maxOps - __cx_r));
-  if (reply.f) throw Fault.from(reply.f, true);
+  if (__cx_hasOwn.call(reply, "f")) throw Fault.from(reply.f, true);
   return reply.v;
 };

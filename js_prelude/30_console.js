@@ -1,10 +1,19 @@
 "use strict";
 // console: every call is captured into the run's log by the host, never printed.
 
+// The host caps a run's console output; once it says the log is full, calls stop
+// crossing the bridge (they still cost their ops).
+let __cx_consoleFull = false;
+
 const __cx_consoleMethod = function (level) {
   return function () {
+    if (__cx_consoleFull) {
+      __cx_r -= __cx_HOST_CALL_OPS;
+      if (__cx_r < 0) __cx_x();
+      return;
+    }
     const args = Array.prototype.slice.call(arguments);
-    __cx_call("console", [level, args, getCurrentStackTrace()]);
+    __cx_consoleFull = __cx_call("console", [level, args, getCurrentStackTrace()]) === false;
   };
 };
 

@@ -119,5 +119,5 @@ const __cx_fillScript = function (config) {
       return __cx_exited;
     },
   });
-  Object.seal(script);
+  Object.freeze(script);
 };

@@ -142,35 +142,41 @@ const __cx_tick = function () {
   return __cx_state();
 };
 
+// Envelopes to the host are built as text from primitives: nothing a script does to
+// prototypes can change their shape.
+const __cx_envelope = function (dead, ok, opsUsed, extra) {
+  return (
+    '{"dead":' + (dead ? '"' + dead + '"' : "null") + ',"ok":' + (ok ? "true" : "false") +
+    ',"opsUsed":' + (+opsUsed || 0) + (extra || "") + "}"
+  );
+};
+
 // {dead, next, opsUsed}: what the host needs to drive the loop.
 const __cx_state = function () {
   const failed = !!(__cx_outcome && __cx_outcome.fault);
-  return __cx_stringify({
-    dead: __cx_dead,
-    next: __cx_dead || failed ? -1 : __cx_nextTimerDelay(),
-    opsUsed: __cx_maxOps - __cx_r,
-  });
+  const next = __cx_dead || failed ? -1 : __cx_nextTimerDelay();
+  return __cx_envelope(__cx_dead, false, __cx_maxOps - __cx_r, ',"next":' + (+next || 0));
 };
 
 // The encoded result: {ok: true, v} or {ok: false, f: faultJson}.
 const __cx_finish = function () {
   if (__cx_r < 0) __cx_dead = __cx_dead || "ops";
-  if (__cx_dead) return __cx_stringify({ dead: __cx_dead, opsUsed: __cx_maxOps - __cx_r });
-  const outcome = __cx_outcome || { value: undefined };
   const opsUsed = __cx_maxOps - __cx_r;
+  if (__cx_dead) return __cx_envelope(__cx_dead, false, opsUsed);
+  const outcome = __cx_outcome || { value: undefined };
+  const failure = function (faultJson) {
+    return __cx_envelope(null, false, opsUsed, ',"f":' + __cx_encode(faultJson));
+  };
   if (outcome.pending) {
-    return __cx_stringify({ ok: false, opsUsed: opsUsed, f: Fault.create("script.error.unspecified", { reason: "The promise returned by the script never settled." }).toJSON() });
+    return failure(Fault.create("script.error.unspecified", { reason: "The promise returned by the script never settled." }).toJSON());
   }
-  if (outcome.fault !== undefined) {
-    return __cx_stringify({ ok: false, opsUsed: opsUsed, f: __cx_faultJson(outcome.fault) });
-  }
+  if (outcome.fault !== undefined) return failure(__cx_faultJson(outcome.fault));
   let encoded;
   try {
     encoded = __cx_encode(outcome.value);
   } catch (e) {
-    if (__cx_limitKind(e)) throw e;
-    const fault = Fault.create("script.error.marshalling", { reason: String(e && e.message) });
-    return __cx_stringify({ ok: false, opsUsed: opsUsed, f: fault.toJSON() });
+    __cx_c(e);
+    return failure(Fault.create("script.error.marshalling", { reason: String(e && e.message) }).toJSON());
   }
-  return '{"ok":true,"opsUsed":' + opsUsed + ',"r":' + encoded + "}";
+  return __cx_envelope(null, true, opsUsed, ',"r":' + encoded);
 };

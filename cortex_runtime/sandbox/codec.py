@@ -15,7 +15,7 @@ from typing import Any
 
 from bson import ObjectId
 
-__all__ = ["UNDEFINED", "Undefined", "decode", "encode", "to_plain"]
+__all__ = ["UNDEFINED", "Undefined", "decode", "encode", "loads", "to_plain"]
 
 _MAX_SAFE = 2**53 - 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -102,9 +102,14 @@ def _untag(obj: dict[str, Any]) -> Any:
     return obj
 
 
+def loads(text: str) -> Any:
+    """Parse JSON text from the JS side, turning tagged values back into Python types."""
+    return json.loads(text, object_hook=_untag)
+
+
 def decode(text: str) -> Any:
     """Decode a payload produced by the JS side's ``__cx_encode``."""
-    return json.loads(text, object_hook=_untag)["v"]
+    return loads(text)["v"]
 
 
 def to_plain(value: Any) -> Any:

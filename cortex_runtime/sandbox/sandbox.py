@@ -22,7 +22,7 @@ from bson import ObjectId
 
 from ..config import Limits, limits_for
 from ..faults import Fault
-from .codec import decode, encode, to_plain
+from .codec import decode, encode, loads, to_plain
 from .compiler import CompileCache, CompiledScript, Compiler, default_cache_dir
 from .engine import Context, EngineError, Interrupted, ScriptThrew
 from .loader import LibrarySource, MappingLibraries, ModuleLoader
@@ -179,6 +179,21 @@ def limit_fault(kind: str) -> Fault:
     return _LIMIT_FAULTS[kind]()
 
 
+def _envelope(text: object) -> dict[str, Any]:
+    """Parse and check an envelope from the prelude's driver; anything else is an engine error."""
+    try:
+        env = loads(str(text))
+    except ValueError as exc:
+        raise EngineError("the run's state could not be read") from exc
+    if not isinstance(env, dict) or env.get("dead") not in (None, "ops", "memory", "stack"):
+        raise EngineError("the run's state could not be read")
+    ops = env.get("opsUsed")
+    env["opsUsed"] = int(ops) if isinstance(ops, (int, float)) and ops == ops and abs(ops) < 2**62 else 0
+    nxt = env.get("next", -1)
+    env["next"] = float(nxt) if isinstance(nxt, (int, float)) and nxt == nxt else -1.0
+    return env
+
+
 class Sandbox:
     """Runs scripts. One Sandbox serves many runs (and threads); each run gets a fresh context."""
 
@@ -297,10 +312,10 @@ class Sandbox:
             f"{compiled.code}\n}})"
         )
         try:
-            state = json.loads(str(ctx.eval(begin, run.time_left())))
+            state = _envelope(ctx.eval(begin, run.time_left()))
             while not state["dead"]:
                 ctx.drain_jobs(run.time_left())
-                state = json.loads(str(ctx.eval("__cx_state()", run.time_left())))
+                state = _envelope(ctx.eval("__cx_state()", run.time_left()))
                 if state["dead"] or state["next"] < 0:
                     break
                 wait = state["next"] / 1000
@@ -309,24 +324,27 @@ class Sandbox:
                     raise Interrupted("next timer is due after the deadline")
                 if wait > 0:
                     self._sleep(wait)
-                state = json.loads(str(ctx.eval("__cx_tick()", run.time_left())))
-            final = json.loads(str(ctx.eval("__cx_finish()", run.time_left())))
+                state = _envelope(ctx.eval("__cx_tick()", run.time_left()))
+            final = _envelope(ctx.eval("__cx_finish()", run.time_left()))
         except Interrupted:
             result.fault = limit_fault("timeout")
             return
         except ScriptThrew as exc:
-            result.fault = self._engine_fault(exc)
+            kind = self._dead_kind(ctx)
+            result.fault = limit_fault(kind) if kind else self._engine_fault(exc)
             return
         except EngineError as exc:
             result.fault = Fault("script.error.unspecified", reason=str(exc))
             return
-        result.stats.ops = int(final.get("opsUsed") or 0)
-        if final.get("dead"):
+        result.stats.ops = final["opsUsed"]
+        if final["dead"]:
             result.fault = limit_fault(final["dead"])
-        elif final.get("ok"):
-            result.value = decode(json.dumps(final["r"]))
+        elif final["ok"] and isinstance(final.get("r"), dict) and "v" in final["r"]:
+            result.value = final["r"]["v"]
         else:
-            result.fault = Fault.from_json(final.get("f") or {})
+            fault = final.get("f")
+            fault_json = fault.get("v") if isinstance(fault, dict) else None
+            result.fault = Fault.from_json(fault_json if isinstance(fault_json, dict) else {})
 
     @staticmethod
     def _engine_fault(exc: ScriptThrew) -> Fault:
@@ -335,6 +353,15 @@ class Sandbox:
         if exc.stack_overflow:
             return limit_fault("stack")
         return Fault("script.error.unspecified", f"{exc.name}: {exc.message}", trace=exc.stack or None)
+
+    @staticmethod
+    def _dead_kind(ctx: Context) -> str | None:
+        """The limit the script hit, when an error escaped the driver itself."""
+        try:
+            kind = ctx.eval("__cx_r < 0 ? (__cx_dead || 'ops') : __cx_dead", 0.05)
+        except EngineError:
+            return None
+        return kind if kind in ("ops", "memory", "stack") else None
 
     @staticmethod
     def _ops_used(ctx: Context, run: RunInfo) -> int:
@@ -371,15 +398,15 @@ class Sandbox:
         return {"code": self.loader.factory(name, run.libraries)}
 
     @staticmethod
-    def _console(run: RunInfo, args: list[Any]) -> None:
+    def _console(run: RunInfo, args: list[Any]) -> bool:
+        """Append to the run's log; False once the log is full (MAX_LOG_BYTES)."""
         level, values, trace = args[0], args[1], args[2]
         plain = to_plain(values)
         size = len(json.dumps(plain, default=str))
         if run.log_bytes + size > MAX_LOG_BYTES:
-            if run.log_bytes <= MAX_LOG_BYTES:
-                run.logs.append(LogEntry("warn", ["console output truncated: 1 MB per run"], None))
-                run.log_bytes = MAX_LOG_BYTES + 1
-            return None
+            run.logs.append(LogEntry("warn", ["console output truncated: 1 MB per run"], None))
+            run.log_bytes = MAX_LOG_BYTES + 1
+            return False
         run.log_bytes += size
         run.logs.append(LogEntry(str(level), plain, trace if isinstance(trace, str) else None))
-        return None
+        return True
