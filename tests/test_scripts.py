@@ -9,7 +9,7 @@ import uuid
 import pytest
 from bson import ObjectId
 
-from cortex_runtime import Sandbox
+from cortex_runtime import Sandbox, limits_for
 from cortex_runtime.sandbox import UNDEFINED
 
 from .hosts import FaultyModule
@@ -349,3 +349,44 @@ def test_python_values_reach_the_script_typed(echo_sandbox):
 def test_unmarshallable_result_is_a_fault(sandbox):
     result = sandbox.run("const a = {}; a.self = a; return a")
     assert result.fault.errCode == "script.error.marshalling"
+
+
+def test_two_timeouts_and_an_async_function_settle_in_order(sandbox):
+    result = sandbox.run(
+        """
+        const order = [];
+        setTimeout(() => order.push('20ms'), 20);
+        setTimeout(() => order.push('10ms'), 10);
+        (async function awaiter() { await Promise.resolve(); order.push('async'); })();
+        return order;
+        """
+    )
+    assert result.ok, result.fault
+    assert result.value == ["async", "10ms", "20ms"]
+
+
+def test_main_return_value_is_the_result_even_with_timers(sandbox):
+    result = sandbox.run("let late = 'main'; setTimeout(() => { late = 'timer' }, 5); return late")
+    assert result.value == "main"
+
+
+def test_uncleared_interval_is_stopped_by_the_time_limit(sandbox):
+    limits = limits_for("route").with_overrides(timeout_ms=300)
+    result = sandbox.run("let n = 0; setInterval(() => { n++ }, 1); return 'main'", limits=limits)
+    assert result.fault is not None
+    assert result.fault.errCode == "script.timeout.execution"
+    assert result.fault.status == 408
+
+
+def test_syntax_error_reports_line_and_column(sandbox):
+    result = sandbox.run("const ok = 1;\nconst broken = ';\n")
+    assert result.fault.errCode == "cortex.invalidArgument.scriptCompilation"
+    assert result.fault.code == "kScriptCompilationError"
+    assert result.fault.reason == "Unterminated string constant (line 2, column 16)"
+    babel = sandbox.run("import x from 'y'\nclass { }")
+    assert babel.fault.reason == "Unexpected token (line 2, column 7)"
+
+
+def test_missing_module_fault_is_catchable(sandbox):
+    result = sandbox.run("try { require('no_such_module') } catch (e) { return [e instanceof Fault, e.code, e.statusCode] }")
+    assert result.value == [True, "kNotFound", 404]

@@ -133,8 +133,8 @@ class Compiler:
         result = self._run_tools(source)
         if "error" in result:
             error = result["error"]
-            line = error.get("line")
-            where = f" (line {line})" if line else ""
+            line, column = error.get("line"), error.get("column")
+            where = f" (line {line}, column {column})" if line else ""
             raise Fault("cortex.invalidArgument.scriptCompilation", reason=f"{error.get('message')}{where}")
         compiled = CompiledScript(code=result["code"], source_hash=key, transformed=bool(result.get("transformed")))
         self.cache.put(compiled)

@@ -140,6 +140,10 @@ function applyEdits(source, edits) {
   return out.join("");
 }
 
+function columnOf(source, pos) {
+  return pos - source.lastIndexOf("\n", pos - 1);
+}
+
 function lineOf(source, pos) {
   var line = 1;
   for (var i = 0; i < pos && i < source.length; i++) if (source.charCodeAt(i) === 10) line++;
@@ -154,16 +158,24 @@ function meter(source, ast) {
   var errors = [];
   visit(ast, source, edits, errors);
   if (errors.length) {
-    return { error: { message: errors[0].message, line: lineOf(source, errors[0].pos) } };
+    return { error: { message: errors[0].message, line: lineOf(source, errors[0].pos), column: columnOf(source, errors[0].pos) } };
   }
   return { code: applyEdits(source, edits) };
+}
+
+// A parser error as {message, line, column}: line 1-based, column 1-based.
+function syntaxError(err) {
+  var message = String(err && err.message).split("\n")[0];
+  message = message.replace(/^unknown: /, "").replace(/ \(\d+:\d+\)$/, "");
+  var loc = err && err.loc;
+  return { message: message, line: loc ? loc.line : null, column: loc ? loc.column + 1 : null };
 }
 
 function parse(source) {
   try {
     return { ast: acorn.parse(source, PARSE_OPTIONS) };
   } catch (err) {
-    return { error: { message: String(err.message), line: err.loc ? err.loc.line : null } };
+    return { error: syntaxError(err) };
   }
 }
 
@@ -188,7 +200,7 @@ function transform(source) {
   try {
     return { code: Babel.transform(source, BABEL_OPTIONS).code };
   } catch (err) {
-    return { error: { message: String(err.message), line: err.loc ? err.loc.line : null } };
+    return { error: syntaxError(err) };
   }
 }
 
