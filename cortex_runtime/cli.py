@@ -2,9 +2,11 @@
 
     cortex-runtime run PATH|- [--arguments JSON] [--type runner|route|trigger|job]
                               [--lib EXPORT=PATH ...] [--stats] [--timeout-ms N] [--max-ops N]
+                              [--mongodb-uri URI]
     cortex-runtime prepare
 
-``run`` prints the script's result as JSON on stdout (with ``--stats``:
+``run`` gives the script a fresh org on the embedded store (or ``--mongodb-uri`` /
+``MONGODB_URI``), running as that org's administrator, and prints its result as JSON on stdout (with ``--stats``:
 ``{"result": ..., "stats": {...}}``); on a fault it prints the fault JSON and exits 1.
 Console output of the script goes to stderr, one JSON line per call.
 """
@@ -13,12 +15,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
+from bson import ObjectId
+
 from .config import limits_for
 from .faults import Fault
+from .runtime import Runtime
 from .sandbox import Sandbox
 
 RUN_TYPES = ("runner", "route", "trigger", "job")
@@ -63,14 +69,20 @@ def _run(args: argparse.Namespace) -> int:
         return _fault_exit(fault)
 
     limits = limits_for(args.type).with_overrides(timeout_ms=args.timeout_ms, max_ops=args.max_ops)
-    sandbox = Sandbox()
+    try:
+        runtime = Runtime(mongodb_uri=args.mongodb_uri or os.environ.get("MONGODB_URI") or None)
+        org, admin = runtime.orgs.create(f"run-{ObjectId()}")
+    except Fault as fault:
+        return _fault_exit(fault)
     for export, library in libraries.items():
         try:  # compiled before the run, as a deployed library would be
-            sandbox.compiler.compile(library, kind="library", max_size=limits.max_script_size)
+            runtime.sandbox.compiler.compile(library, kind="library", max_size=limits.max_script_size)
         except Fault as fault:
             fault.path = fault.path or export
             return _fault_exit(fault)
-    result = sandbox.run(source, script_type=args.type, arguments=arguments, limits=limits, libraries=libraries)
+    result = runtime.run(
+        source, org=org, principal=admin, script_type=args.type, arguments=arguments, limits=limits, libraries=libraries
+    )
     for entry in result.logs:
         print(json.dumps({"level": entry.level, "values": entry.values}, default=str), file=sys.stderr)
     if result.fault is not None:
@@ -100,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--stats", action="store_true", help="print {result, stats}")
     run.add_argument("--timeout-ms", type=int, help="override the type's time limit")
     run.add_argument("--max-ops", type=int, help="override the ops limit")
+    run.add_argument("--mongodb-uri", help="a MongoDB server (default: MONGODB_URI, else the embedded store)")
     run.set_defaults(handler=_run)
 
     prepare = commands.add_parser("prepare", help="compile the built-in modules and npm libraries into the cache")

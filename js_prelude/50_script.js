@@ -82,7 +82,7 @@ const __cx_fillScript = function (config) {
     arguments: config.arguments,
     env: Object.freeze(config.env),
     org: org,
-    principal: config.principal,
+    principal: __cx_principalInstance(config.principal),
     originalPrincipal: config.principal ? config.principal._id : undefined,
     inline: !!config.inline,
     config: Object.freeze({ query: Object.freeze({ defaultMaxTimeMS: 10000, minTimeMS: 10, maxTimeMS: 30000 }) }),

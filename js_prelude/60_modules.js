@@ -17,6 +17,12 @@ const __cx_builtinModules = {
   console: function () {
     return console;
   },
+  objects: function () {
+    return org.objects;
+  },
+  accounts: function () {
+    return org.objects.accounts;
+  },
 };
 
 const require = function require(name) {

@@ -7,18 +7,8 @@ const org = {};
 
 const __cx_fillOrg = function (config) {
   Object.assign(org, { _id: config.org._id, code: config.org.code });
-  Object.defineProperty(org, "objects", {
-    enumerable: false,
-    value: new Proxy(
-      {},
-      {
-        get: function (target, name) {
-          if (typeof name !== "string") return undefined;
-          throw Fault.create("kNotImplemented", { reason: "org.objects." + name + " is not available in this runtime yet." });
-        },
-      }
-    ),
-  });
+  Object.setPrototypeOf(org, __cx_classFor(CortexObject, "org").prototype);
+  Object.defineProperty(org, "objects", { enumerable: false, value: __cx_orgObjects });
   Object.freeze(org);
 };
 
@@ -62,6 +52,7 @@ const __cx_fillOrg = function (config) {
     ObjectID: ObjectID,
     ObjectId: ObjectID,
     Fault: Fault,
+    CortexObject: CortexObject,
     console: console,
     consts: consts,
     script: script,

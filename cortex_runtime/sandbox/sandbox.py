@@ -41,6 +41,7 @@ PRELUDE_FILES = (
     "40_consts.js",
     "50_script.js",
     "60_modules.js",
+    "70_objects.js",
     "90_run.js",
 )
 MAX_LOG_BYTES = 1024 * 1024
@@ -116,6 +117,7 @@ class RunInfo:
     org: OrgRef
     deadline: float
     libraries: LibrarySource | None
+    context: Any = None
     ops_used: int = 0
     host_calls: int = 0
     log_bytes: int = 0
@@ -251,7 +253,10 @@ class Sandbox:
         label: str = "",
         depth: int = 1,
         inline: bool = False,
+        context: Any = None,
     ) -> RunResult:
+        """Run ``source``. ``context`` is handed to host functions as ``run.context``
+        (the object layer puts the org and the calling principal there)."""
         limits = limits or limits_for(script_type)
         org = org or OrgRef(ObjectId("000000000000000000000100"), "example")
         if isinstance(libraries, Mapping):
@@ -274,6 +279,7 @@ class Sandbox:
             org=org,
             deadline=time.monotonic() + limits.timeout_ms / 1000,
             libraries=libraries,
+            context=context,
         )
         ctx = self.pool.take(limits.memory_bytes, limits.stack_bytes)
         ctx.set_host(lambda name, payload, ops: self._handle(run, name, payload, ops))

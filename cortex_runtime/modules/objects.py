@@ -1,0 +1,185 @@
+"""The host side of ``org.objects``, CortexObject, cursors and operations (js_prelude/70_objects.js).
+
+Host calls (each with its arguments as an array):
+
+- ``objects.resolve [name]`` -> ``{name}`` (canonical singular name) or None.
+- ``objects.cursor.open [options]`` -> ``{cursor, buffer, done}``: the first batch of at most
+  ``batchSize`` (1..100) documents; ``cursor`` is None once nothing is left.
+- ``objects.cursor.fetch [cursorId, count]`` -> ``{buffer, done}``; ``objects.cursor.close [cursorId]``.
+- ``objects.cursor.list [options]`` -> ``{object: 'list', data, hasMore}`` (limit default 10).
+- ``objects.cursor.count [options]`` -> Number; ``objects.cursor.pathRead [options, path, {throwNotFound}]``.
+- ``objects.execute [options]`` -> the result of ``options.operation`` (insertOne, insertMany,
+  updateOne, updateMany, patchOne, patchMany, deleteOne, deleteMany, readOne, count, setOwner).
+
+Cursors read the store lazily: a batch is taken from a generator over the store's cursor,
+so opening a cursor on 100,000 matches reads one batch, not the whole result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
+
+from bson import ObjectId
+
+from ..faults import Fault
+from ..objects.instances import ObjectLayer, dig
+from ..sandbox import RunInfo
+
+__all__ = ["ObjectsModule", "ObjectsRun"]
+
+MAX_OPEN_CURSORS = 10
+MAX_BATCH = 100
+
+
+@dataclass
+class ObjectsRun:
+    """Per-run state of the objects module: the caller's object layer and its open cursors."""
+
+    layer: ObjectLayer
+    cursors: dict[str, _Cursor] = field(default_factory=dict)
+    documents_sent: int = 0
+
+
+def _batch_size(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return MAX_BATCH
+    return max(1, min(int(value), MAX_BATCH))
+
+
+class ObjectsModule:
+    """Dispatches ``objects.*`` host calls to the run's ObjectLayer."""
+
+    prefix = "objects."
+
+    def call(self, run: RunInfo, name: str, args: list[Any]) -> Any:
+        state = run.context.objects if run.context is not None else None
+        if not isinstance(state, ObjectsRun):
+            raise Fault("kNotImplemented", reason="This run has no object layer.")
+        handler = _COMMANDS.get(name[len(self.prefix) :])
+        if handler is None:
+            raise Fault("script.invalidArgument.unknownCommand", path=name)
+        return handler(state, args)
+
+
+def _options(args: list[Any], index: int = 0) -> dict[str, Any]:
+    value = args[index] if len(args) > index else None
+    if not isinstance(value, dict):
+        raise Fault("cortex.invalidArgument.unspecified", reason="options must be an object.")
+    if not isinstance(value.get("object"), str):
+        raise Fault("cortex.invalidArgument.object", reason="No object name.", path="object")
+    return value
+
+
+def _resolve(state: ObjectsRun, args: list[Any]) -> Any:
+    name = args[0] if args else None
+    found = state.layer.definitions.get(name) if isinstance(name, str) else None
+    return {"name": found.name} if found is not None else None
+
+
+class _Cursor:
+    """A lazy result with one document of look-ahead, so a batch knows whether more follow."""
+
+    def __init__(self, iterator: Iterator[dict[str, Any]]) -> None:
+        self._iterator = iterator
+        self._pending: list[dict[str, Any]] = []
+
+    def take(self, count: int) -> tuple[list[dict[str, Any]], bool]:
+        items = self._pending + list(islice(self._iterator, count + 1 - len(self._pending)))
+        self._pending = items[count:]
+        return items[:count], not self._pending
+
+
+def _open(state: ObjectsRun, args: list[Any]) -> Any:
+    options = _options(args)
+    if len(state.cursors) >= MAX_OPEN_CURSORS:
+        raise Fault("script.error.unspecified", reason="too many open cursors.")
+    cursor = _Cursor(state.layer.iterate(options["object"], options))
+    buffer, done = cursor.take(_batch_size(options.get("batchSize")))
+    state.documents_sent += len(buffer)
+    if done:
+        return {"cursor": None, "buffer": buffer, "done": True}
+    cursor_id = str(ObjectId())
+    state.cursors[cursor_id] = cursor
+    return {"cursor": cursor_id, "buffer": buffer, "done": False}
+
+
+def _fetch(state: ObjectsRun, args: list[Any]) -> Any:
+    cursor_id = str(args[0]) if args else ""
+    cursor = state.cursors.get(cursor_id)
+    if cursor is None:
+        return {"buffer": [], "done": True}
+    buffer, done = cursor.take(_batch_size(args[1] if len(args) > 1 else None))
+    state.documents_sent += len(buffer)
+    if done:
+        state.cursors.pop(cursor_id, None)
+    return {"buffer": buffer, "done": done}
+
+
+def _close(state: ObjectsRun, args: list[Any]) -> None:
+    if args:
+        state.cursors.pop(str(args[0]), None)
+
+
+def _list(state: ObjectsRun, args: list[Any]) -> Any:
+    options = _options(args)
+    return state.layer.list(options["object"], options)
+
+
+def _count(state: ObjectsRun, args: list[Any]) -> int:
+    options = _options(args)
+    return state.layer.count(options["object"], options)
+
+
+def _path_read(state: ObjectsRun, args: list[Any]) -> Any:
+    options = _options(args)
+    path = args[1] if len(args) > 1 else None
+    flags = args[2] if len(args) > 2 and isinstance(args[2], dict) else {}
+    first = next(state.layer.iterate(options["object"], {**options, "limit": 1}), None)
+    if first is None:
+        if flags.get("throwNotFound", True) is False:
+            return None
+        raise Fault("cortex.notFound.instance", reason=f"{options['object']} not found.", path=options["object"])
+    return dig(first, path) if path else first
+
+
+def _execute(state: ObjectsRun, args: list[Any]) -> Any:
+    options = _options(args)
+    layer, name, operation = state.layer, options["object"], options.get("operation")
+    if operation == "insertOne":
+        return layer.insert_one(name, options.get("document"), options)
+    if operation == "insertMany":
+        return layer.insert_many(name, options.get("documents") or [], options)
+    if operation == "updateOne":
+        return layer.update_one(name, options.get("match"), options.get("update"), options)
+    if operation == "updateMany":
+        return layer.update_many(name, options.get("match"), options.get("update"), options)
+    if operation == "patchOne":
+        return layer.patch_one(name, options.get("match"), options.get("ops"), options)
+    if operation == "patchMany":
+        return layer.patch_many(name, options.get("match"), options.get("ops"), options)
+    if operation == "deleteOne":
+        return layer.delete_one(name, options.get("match"), options)
+    if operation == "deleteMany":
+        return layer.delete_many(name, options.get("match"), options)
+    if operation == "readOne":
+        return layer.read_one(name, {**options, "where": options.get("where")})
+    if operation == "count":
+        return layer.count(name, options)
+    if operation == "setOwner":
+        return layer.set_owner(name, options.get("_id"), options.get("to"))
+    raise Fault("cortex.invalidArgument.unspecified", reason=f"Unsupported operation {operation}.", path="operation")
+
+
+_COMMANDS = {
+    "resolve": _resolve,
+    "cursor.open": _open,
+    "cursor.fetch": _fetch,
+    "cursor.close": _close,
+    "cursor.list": _list,
+    "cursor.count": _count,
+    "cursor.pathRead": _path_read,
+    "execute": _execute,
+}

@@ -1,0 +1,341 @@
+"""Object definitions of one org: the standard objects and the org's own, stored as data.
+
+A custom definition is an instance of the standard object ``object`` (stored in
+``contexts`` with ``object: "object"``); an extension of an extensible standard object
+(``account``, ``org``) is stored the same way under the standard name and adds ``c_``
+properties and ACL overrides. Names resolve from the singular, the plural and any case.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from bson import ObjectId
+
+from ..faults import Fault
+from .model import ObjectDef, ObjectType, PropertyDef
+from .principals import ADMINISTRATOR, ANONYMOUS, DEVELOPER, PUBLIC, Principal
+from .properties import check_slots, parse_property
+from .store import Store, map_store_errors
+
+__all__ = ["Definitions", "standard_definitions"]
+
+MAX_ACL_ENTRIES = 20
+SHARE_CHAIN_LEVELS = {1, 2, 4, 5, 6}
+_CUSTOM_NAME = re.compile(r"^(c_|[a-z0-9]+__)[a-zA-Z0-9_-]{1,40}$")
+_RESERVED_KEYS = ("_id", "org", "object")
+
+
+def _prop(name: str, type_: str, **options: Any) -> PropertyDef:
+    return PropertyDef(name=name, label=name, type=type_, options={"name": name, "type": type_, **options}, **options)
+
+
+def standard_definitions() -> dict[str, ObjectDef]:
+    """The built-in objects: account, org and object (definitions)."""
+    account = ObjectDef(
+        name="account",
+        label="Account",
+        plural_name="accounts",
+        standard=True,
+        extensible=True,
+        properties=[
+            _prop("email", "String", indexed=True, unique=True),
+            _prop("username", "String", indexed=True),
+            _prop(
+                "name",
+                "Document",
+                properties=[_prop("first", "String", indexed=True), _prop("last", "String", indexed=True)],
+            ),
+            _prop("roles", "ObjectId", array=True, indexed=True, write_access=8),
+            _prop("mobile", "String", indexed=True),
+            _prop("dob", "Date", indexed=True),
+            _prop("gender", "String"),
+            _prop("locale", "String"),
+            _prop("tz", "String"),
+            _prop("state", "String", write_access=8),
+            _prop("locked", "Boolean", write_access=8),
+        ],
+        default_acl=[{"type": 2, "allow": 6}],
+        create_acl=[],
+        share_chain=[2],
+    )
+    org = ObjectDef(
+        name="org",
+        label="Org",
+        plural_name="orgs",
+        standard=True,
+        extensible=True,
+        properties=[_prop("code", "String", indexed=True, write_access=8), _prop("name", "String")],
+        default_acl=[
+            {"type": 1, "target": ANONYMOUS, "allow": 1},
+            {"type": 3, "allow": 6},
+            {"type": 3, "target": ADMINISTRATOR, "allow": 6},
+        ],
+        share_chain=[5, 2, 0],
+    )
+    definition = ObjectDef(
+        name="object",
+        label="Object",
+        plural_name="objects",
+        standard=True,
+        extensible=False,
+        properties=[
+            _prop("name", "String", indexed=True, unique=True, creatable=True),
+            _prop("label", "String"),
+            _prop("pluralName", "String", indexed=True),
+            _prop("description", "String"),
+            _prop("defaultAcl", "Any"),
+            _prop("createAcl", "Any"),
+            _prop("shareAcl", "Any"),
+            _prop("shareChain", "Any"),
+            _prop("properties", "Any"),
+            _prop("objectTypes", "Any"),
+        ],
+        default_acl=[
+            {"type": 3, "target": ADMINISTRATOR, "allow": 7},
+            {"type": 3, "target": DEVELOPER, "allow": 7},
+        ],
+        create_acl=[{"type": 3, "target": ADMINISTRATOR}, {"type": 3, "target": DEVELOPER}],
+    )
+    return {d.name: d for d in (account, org, definition)}
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _fault(reason: str, path: str | None = None, err_code: str = "cortex.invalidArgument.unspecified") -> Fault:
+    child = Fault(err_code, reason=reason, path=path)
+    return Fault("cortex.invalidArgument.validation", reason="Validation error.", faults=[child])
+
+
+def _check_acl(entries: Any, field: str, *, create: bool = False) -> list[dict[str, Any]]:
+    if entries is None:
+        return []
+    if not isinstance(entries, list):
+        raise _fault(f"{field} must be an array of ACL entries.", field)
+    if len(entries) > MAX_ACL_ENTRIES:
+        raise _fault(f"{field} may hold at most {MAX_ACL_ENTRIES} entries.", field, "cortex.invalidArgument.maxItems")
+    out = []
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, Mapping) or entry.get("type") not in (1, 2, 3, 4, 5, 6):
+            raise _fault(f"{field}[{index}] is not a valid ACL entry.", f"{field}.{index}")
+        clean: dict[str, Any] = {"_id": ObjectId(), "type": entry["type"]}
+        target = entry.get("target")
+        if target is not None:
+            if isinstance(target, str) and len(target) == 24:
+                try:
+                    target = ObjectId(target)
+                except Exception as exc:
+                    raise _fault(f"{field}[{index}].target is not an id.", f"{field}.{index}.target") from exc
+            clean["target"] = target
+        allow = entry.get("allow")
+        if create:
+            allow = 1  # create entries store the minimum level
+        elif isinstance(allow, str) and len(allow) == 24:
+            allow = ObjectId(allow)
+        elif allow is not None and (isinstance(allow, bool) or not isinstance(allow, (int, ObjectId))):
+            raise _fault(f"{field}[{index}].allow must be a level or a role id.", f"{field}.{index}.allow", "cortex.invalidArgument.allowLevel")
+        elif isinstance(allow, int) and not 0 <= allow <= 8:
+            raise _fault(f"{field}[{index}].allow must be between 0 and 8.", f"{field}.{index}.allow", "cortex.invalidArgument.allowLevel")
+        if allow is not None:
+            clean["allow"] = allow
+        out.append(clean)
+    return out
+
+
+def _parse_properties(raw: Any) -> list[PropertyDef]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise _fault("properties must be an array.", "properties")
+    props = [parse_property(item) for item in raw]
+    check_slots(props)
+    return props
+
+
+class Definitions:
+    """The definitions one org sees. Cheap to build; caches what it has read."""
+
+    def __init__(self, store: Store, org_id: ObjectId) -> None:
+        self._store = store
+        self._org = org_id
+        self._standard = standard_definitions()
+        self._cache: dict[str, ObjectDef | None] = {}
+
+    # ---- lookup -----------------------------------------------------------------
+
+    def get(self, name: str) -> ObjectDef | None:
+        """The definition named ``name`` (singular, plural, any case), or None."""
+        if not isinstance(name, str) or not name:
+            return None
+        key = name.lower()
+        if key in self._cache:
+            return self._cache[key]
+        found = self._load(key)
+        self._cache[key] = found
+        return found
+
+    def require(self, name: str) -> ObjectDef:
+        found = self.get(name)
+        if found is None:
+            raise Fault("cortex.invalidArgument.object", reason=f"Invalid or unknown object {name}.", path=str(name))
+        return found
+
+    def _load(self, key: str) -> ObjectDef | None:
+        standard = next((d for d in self._standard.values() if key in (d.name, d.plural_name)), None)
+        with map_store_errors():
+            doc = self._store.contexts.find_one(
+                {"org": self._org, "object": "object", "$or": [{"name": standard.name if standard else key}, {"pluralName": key}]}
+            )
+        if standard is not None:
+            return self._extend(standard, doc) if doc else standard
+        if doc is None:
+            return None
+        return self._from_document(doc)
+
+    def _extend(self, standard: ObjectDef, doc: Mapping[str, Any]) -> ObjectDef:
+        extra = _parse_properties(doc.get("properties"))
+        return ObjectDef(
+            name=standard.name,
+            label=standard.label,
+            plural_name=standard.plural_name,
+            properties=list(standard.properties) + extra,
+            default_acl=list(doc.get("defaultAcl") or standard.default_acl),
+            create_acl=list(doc.get("createAcl") or standard.create_acl),
+            share_acl=list(doc.get("shareAcl") or standard.share_acl),
+            share_chain=list(doc.get("shareChain") or standard.share_chain),
+            standard=True,
+            extensible=True,
+            id=doc.get("_id"),
+            document=dict(doc),
+        )
+
+    @staticmethod
+    def _from_document(doc: Mapping[str, Any]) -> ObjectDef:
+        types = [
+            ObjectType(name=t.get("name"), label=t.get("label", t.get("name")), properties=_parse_properties(t.get("properties")), id=t.get("_id"))
+            for t in doc.get("objectTypes") or []
+        ]
+        return ObjectDef(
+            name=doc["name"],
+            label=doc.get("label", doc["name"]),
+            plural_name=doc.get("pluralName") or doc["name"] + "s",
+            properties=_parse_properties(doc.get("properties")),
+            default_acl=list(doc.get("defaultAcl") or []),
+            create_acl=list(doc.get("createAcl") or []),
+            share_acl=list(doc.get("shareAcl") or []),
+            share_chain=list(doc.get("shareChain") or []),
+            object_types=types,
+            id=doc.get("_id"),
+            document=dict(doc),
+        )
+
+    # ---- changes ----------------------------------------------------------------
+
+    def validate(self, raw: Mapping[str, Any], *, existing: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Check a definition document (create or the merged result of an update) and
+        return it normalised for storage. Raises validation faults naming the field."""
+        if not isinstance(raw, Mapping):
+            raise Fault("cortex.invalidArgument.unspecified", reason="An object definition must be an object.")
+        doc: dict[str, Any] = {k: v for k, v in raw.items() if k not in _RESERVED_KEYS}
+        name = doc.get("name")
+        if not isinstance(name, str) or not name:
+            raise _fault("name is required.", "name", "cortex.invalidArgument.required")
+        label = doc.get("label")
+        if not isinstance(label, str) or not label:
+            raise _fault("label is required.", "label", "cortex.invalidArgument.required")
+        standard = self._standard.get(name.lower())
+        if standard is not None:
+            if not standard.extensible:
+                raise _fault(f"{name} cannot be extended.", "name")
+            name = standard.name
+        else:
+            name = name if _CUSTOM_NAME.match(name) else "c_" + name
+            if not _CUSTOM_NAME.match(name) or name.lower() in {d.plural_name for d in self._standard.values()}:
+                raise _fault(f"Invalid object name {raw.get('name')}.", "name", "cortex.invalidArgument.customName")
+            name = name.lower()
+        doc["name"] = name
+        doc["pluralName"] = (standard.plural_name if standard else doc.get("pluralName") or name + "s").lower()
+        props = _parse_properties(doc.get("properties"))
+        if standard is not None:
+            bad = next((p.name for p in props if not p.name.startswith("c_") and "__" not in p.name), None)
+            if bad:
+                raise _fault(f"Only custom properties can be added to {name}.", bad, "cortex.invalidArgument.customName")
+        for prop in props:
+            if any(prop.name == own.name for own in (standard.properties if standard else [])):
+                raise _fault(f"{prop.name} already exists.", prop.name)
+        doc["properties"] = [p.options for p in props]
+        doc["defaultAcl"] = _check_acl(doc.get("defaultAcl"), "defaultAcl")
+        doc["createAcl"] = _check_acl(doc.get("createAcl"), "createAcl", create=True)
+        doc["shareAcl"] = _check_acl(doc.get("shareAcl"), "shareAcl")
+        chain = doc.get("shareChain") or []
+        if not isinstance(chain, list) or any(c not in SHARE_CHAIN_LEVELS for c in chain):
+            raise _fault("shareChain values must be among 1, 2, 4, 5, 6.", "shareChain")
+        doc["shareChain"] = sorted(set(chain), reverse=True)
+        types = doc.get("objectTypes") or []
+        if not isinstance(types, list):
+            raise _fault("objectTypes must be an array.", "objectTypes")
+        normalised_types = []
+        for index, object_type in enumerate(types):
+            if not isinstance(object_type, Mapping) or not object_type.get("name") or not object_type.get("label"):
+                raise _fault("An object type needs a name and a label.", f"objectTypes.{index}", "cortex.invalidArgument.required")
+            type_props = _parse_properties(object_type.get("properties"))
+            check_slots(props + type_props)
+            normalised_types.append({**object_type, "_id": object_type.get("_id") or ObjectId(), "properties": [p.options for p in type_props]})
+        doc["objectTypes"] = normalised_types
+        return doc
+
+    def create(self, raw: Mapping[str, Any], principal: Principal) -> dict[str, Any]:
+        doc = self.validate(raw)
+        with map_store_errors():
+            clash = self._store.contexts.find_one(
+                {"org": self._org, "object": "object", "$or": [{"name": doc["name"]}, {"pluralName": doc["pluralName"]}]}
+            )
+        if clash is not None:
+            raise Fault("cortex.conflict.exists", reason=f"An object named {doc['name']} already exists.", path="name")
+        now = _now()
+        stored = {
+            "_id": ObjectId(),
+            "org": self._org,
+            "object": "object",
+            **doc,
+            "created": now,
+            "creator": {"_id": principal._id},
+            "owner": {"_id": principal._id},
+            "updated": None,
+        }
+        with map_store_errors():
+            self._store.contexts.insert_one(stored)
+        self._cache.clear()
+        return stored
+
+    def replace(self, existing: Mapping[str, Any], merged: Mapping[str, Any], principal: Principal) -> dict[str, Any]:
+        if str(merged.get("name", "")).lower() != str(existing.get("name")):
+            raise _fault("An object's name cannot change.", "name", "cortex.invalidArgument.creatableOnly")
+        doc = self.validate(merged, existing=existing)
+        old_props = {p.get("name"): p for p in existing.get("properties") or []}
+        for prop in doc["properties"]:
+            before = old_props.get(prop.get("name"))
+            if before is not None:
+                for immutable in ("array", "unique", "type"):
+                    if bool(before.get(immutable)) != bool(prop.get(immutable)) or (immutable == "type" and before.get("type") != prop.get("type")):
+                        raise _fault(f"{prop.get('name')}.{immutable} cannot change once created.", f"{prop.get('name')}.{immutable}", "cortex.invalidArgument.creatableOnly")
+        update = {**doc, "updated": _now(), "updater": {"_id": principal._id}}
+        with map_store_errors():
+            self._store.contexts.update_one({"_id": existing["_id"], "org": self._org}, {"$set": update})
+        self._cache.clear()
+        return {**existing, **update}
+
+    def delete(self, existing: Mapping[str, Any]) -> None:
+        with map_store_errors():
+            self._store.contexts.delete_one({"_id": existing["_id"], "org": self._org})
+            if existing.get("name") not in self._standard:
+                self._store.contexts.delete_many({"org": self._org, "object": existing.get("name")})
+        self._cache.clear()
+
+    def public_ids(self) -> tuple[ObjectId, ObjectId]:
+        return ANONYMOUS, PUBLIC

@@ -1,0 +1,487 @@
+"""Reading and writing instances as one caller: the operations behind cursors and CortexObject.
+
+``ObjectLayer`` is built per run (or request) for one org and one principal. Every
+method takes the option names the script API uses (``skipAcl``, ``grant``, ``roles``,
+``access``, ``paths``, ``include``, ``expand``, ``lean``, ``dryRun``, ``bypassCreateAcl``)
+and enforces §6: instances below the required level are left out of lists quietly,
+direct reads of them fault, and property access is checked on every read and write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from bson import ObjectId
+
+from ..faults import Fault
+from .acl import can_create, level_of, resolve_access
+from .definitions import Definitions
+from .documents import Selection, shape
+from .model import ACCESS, ObjectDef, PropertyDef
+from .principals import Principal
+from .properties import validate_document
+from .query import ACCOUNT_NATIVE_INDEXED, QueryContext, check_exclusive, check_limit, check_skip, compile_pipeline, compile_sort, compile_where
+from .store import Store, map_store_errors
+from .updates import apply_update, patch_to_update
+
+__all__ = ["ObjectLayer", "ReadOptions"]
+
+SYSTEM_KEYS = ("_id", "org", "object", "type", "created", "creator", "owner", "updated", "updater", "acl")
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _roles(value: Any) -> tuple[ObjectId, ...]:
+    if value is None:
+        return ()
+    items = value if isinstance(value, list) else [value]
+    out = []
+    for item in items:
+        try:
+            out.append(ObjectId(str(item)))
+        except Exception as exc:
+            raise Fault("cortex.invalidArgument.unspecified", reason=f"Invalid role id {item!r}.", path="roles") from exc
+    return tuple(out)
+
+
+@dataclass
+class ReadOptions:
+    """The access options of one read or write, parsed once."""
+
+    skip_acl: bool = False
+    grant: int | None = None
+    roles: tuple[ObjectId, ...] = ()
+    access: int = 1
+
+    @classmethod
+    def parse(cls, options: Mapping[str, Any]) -> ReadOptions:
+        access = level_of(options.get("access"), default=1) or 1
+        return cls(
+            skip_acl=bool(options.get("skipAcl")),
+            grant=level_of(options.get("grant")),
+            roles=_roles(options.get("roles")),
+            access=max(1, min(access, ACCESS["script"])),
+        )
+
+
+class ObjectLayer:
+    """The object layer as seen by one principal of one org."""
+
+    def __init__(self, store: Store, org_id: ObjectId, principal: Principal, *, restricted_ops: frozenset[str] = frozenset()) -> None:
+        self.store = store
+        self.org_id = org_id
+        self.principal = principal
+        self.definitions = Definitions(store, org_id)
+        self._restricted_ops = restricted_ops
+
+    # ---- helpers ------------------------------------------------------------------
+
+    def _ctx(self, obj: ObjectDef, kind: str = "script") -> QueryContext:
+        native = ACCOUNT_NATIVE_INDEXED if obj.name == "account" else ()
+        return QueryContext(kind=kind, allowed_restricted_ops=self._restricted_ops, native_indexed=native)  # type: ignore[arg-type]
+
+    def _base_filter(self, obj: ObjectDef) -> dict[str, Any]:
+        return {"org": self.org_id, "object": obj.name}
+
+    def _access(self, obj: ObjectDef, doc: Mapping[str, Any], opts: ReadOptions) -> int:
+        return resolve_access(self.principal, obj, doc, grant=opts.grant, roles=opts.roles)
+
+    def _load(self, object_name: str, _id: ObjectId) -> tuple[ObjectDef, Mapping[str, Any]] | None:
+        obj = self.definitions.get(object_name)
+        if obj is None:
+            return None
+        with map_store_errors():
+            doc = self.store.contexts.find_one({**self._base_filter(obj), "_id": _id})
+        return (obj, doc) if doc else None
+
+    def _shape(self, obj: ObjectDef, doc: Mapping[str, Any], access: int, selection: Selection, opts: ReadOptions) -> dict[str, Any]:
+        return shape(self.principal, obj, doc, access, selection, load=self._load, grant=opts.grant)
+
+    def _query(self, obj: ObjectDef, options: Mapping[str, Any], opts: ReadOptions, kind: str = "script") -> tuple[dict[str, Any], list[tuple[str, int]], int]:
+        ctx = self._ctx(obj, kind)
+        check_exclusive(dict(options))
+        compiled = compile_where(obj, options.get("where") or {}, ctx)
+        sort = compile_sort(obj, options.get("sort"), ctx)
+        required = max(opts.access, compiled.required_access)
+        return {**self._base_filter(obj), **compiled.filter}, sort, required
+
+    # ---- reads --------------------------------------------------------------------
+
+    def iterate(self, object_name: str, options: Mapping[str, Any], kind: str = "script") -> Iterator[dict[str, Any]]:
+        """The caller's view of each match, lazily: the store is read as the iterator is."""
+        obj = self.definitions.require(object_name)
+        opts = ReadOptions.parse(options)
+        selection = Selection(options.get("paths"), options.get("include"), options.get("expand"))
+        skip = check_skip(options.get("skip"))
+        limit = check_limit(options.get("limit"), self._ctx(obj, kind)) if options.get("limit") is not None else None
+        if options.get("operation") == "aggregate" or options.get("pipeline") is not None:
+            yield from self._aggregate(obj, options, opts, skip, limit)
+            return
+        mongo_filter, sort, required = self._query(obj, options, opts, kind)
+        with map_store_errors():
+            cursor = self.store.contexts.find(mongo_filter).sort(sort)
+            skipped = 0
+            returned = 0
+            for doc in cursor:
+                access = self._access(obj, doc, opts)
+                if not opts.skip_acl and access < required:
+                    continue
+                if skipped < (skip or 0):
+                    skipped += 1
+                    continue
+                if limit is not None and returned >= limit:
+                    return
+                returned += 1
+                yield self._shape(obj, doc, access, selection, opts)
+
+    def _aggregate(self, obj: ObjectDef, options: Mapping[str, Any], opts: ReadOptions, skip: int | None, limit: int | None) -> Iterator[dict[str, Any]]:
+        ctx = self._ctx(obj)
+        compiled = compile_pipeline(obj, list(options.get("pipeline") or []), ctx)
+        required = max(opts.access, compiled.required_access)
+        # ACL first: only instances the caller may see enter the pipeline.
+        with map_store_errors():
+            visible = [
+                doc["_id"]
+                for doc in self.store.contexts.find(self._base_filter(obj))
+                if opts.skip_acl or self._access(obj, doc, opts) >= required
+            ]
+            stages: list[dict[str, Any]] = [{"$match": {**self._base_filter(obj), "_id": {"$in": visible}}}]
+            stages += compiled.stages
+            if skip:
+                stages.append({"$skip": skip})
+            if limit is not None:
+                stages.append({"$limit": limit})
+            for row in self.store.contexts.aggregate(stages):
+                row.pop("org", None)
+                yield row
+
+    def count(self, object_name: str, options: Mapping[str, Any]) -> int:
+        return sum(1 for _ in self.iterate(object_name, {**options, "paths": ["_id"]}))
+
+    def list(self, object_name: str, options: Mapping[str, Any], kind: str = "script") -> dict[str, Any]:
+        """A page: ``{object: 'list', data, hasMore}`` (limit + 1 rows are read)."""
+        limit = options.get("limit")
+        limit = 10 if limit is None else limit
+        rows = list(self.iterate(object_name, {**options, "limit": check_limit(limit, self._ctx(self.definitions.require(object_name), kind)) + 1}, kind))
+        return {"object": "list", "data": rows[:limit], "hasMore": len(rows) > limit}
+
+    def read_one(self, object_name: str, options: Mapping[str, Any]) -> Any:
+        obj = self.definitions.require(object_name)
+        opts = ReadOptions.parse(options)
+        selection = Selection(options.get("paths"), options.get("include"), options.get("expand"))
+        mongo_filter, sort, required = self._query(obj, options, opts)
+        with map_store_errors():
+            matched = False
+            for doc in self.store.contexts.find(mongo_filter).sort(sort):
+                matched = True
+                access = self._access(obj, doc, opts)
+                if opts.skip_acl or access >= required:
+                    path = options.get("path")
+                    if path:
+                        self._check_path_read(obj, doc, str(path), access)
+                    out = self._shape(obj, doc, access, selection, opts)
+                    return dig(out, path) if path else out
+        if options.get("throwNotFound", True) is False:
+            return None
+        if matched:
+            raise Fault("cortex.accessDenied.instanceRead", path=obj.name)
+        raise Fault("cortex.notFound.instance", reason=f"{obj.name} not found.", path=obj.name)
+
+    def _check_path_read(self, obj: ObjectDef, doc: Mapping[str, Any], path: str, access: int) -> None:
+        """An explicit path read of an unreadable property is a 403, not a quiet omission (§6.4)."""
+        name = path.replace("/", ".").strip(".").split(".")[0]
+        if name in SYSTEM_KEYS or name == "access":
+            return
+        prop = obj.property(name, doc.get("type"))
+        if prop is None or not prop.readable:
+            raise Fault("cortex.notFound.property", reason=f"{name} is not a property of {obj.name}.", path=f"{obj.name}.{name}")
+        if access < prop.read_access:
+            raise Fault("cortex.accessDenied.propertyRead", path=f"{obj.name}.{name}")
+
+    # ---- writes -------------------------------------------------------------------
+
+    def _check_writes(self, obj: ObjectDef, names: set[str], access: int, *, creating: bool, opts: ReadOptions, type_name: Any = None) -> None:
+        for name in sorted(names):
+            prop = obj.property(name, type_name)
+            if prop is None:
+                if name in SYSTEM_KEYS:
+                    raise Fault("cortex.accessDenied.notWritable", path=f"{obj.name}.{name}")
+                raise Fault("cortex.notFound.property", reason=f"{name} is not a property of {obj.name}.", path=f"{obj.name}.{name}")
+            self._check_write(obj, prop, access, creating=creating)
+
+    def _check_write(self, obj: ObjectDef, prop: PropertyDef, access: int, *, creating: bool) -> None:
+        path = f"{obj.name}.{prop.name}"
+        if not prop.writable and access < ACCESS["script"]:
+            raise Fault("cortex.accessDenied.notWritable", path=path)
+        if prop.creatable and not creating:
+            raise Fault("cortex.invalidArgument.creatableOnly", path=path)
+        if access < prop.write_access:
+            raise Fault("cortex.accessDenied.propertyUpdate", path=path)
+
+    def _check_unique(self, obj: ObjectDef, doc: Mapping[str, Any], names: set[str], exclude: Any = None) -> None:
+        for name in sorted(names):
+            prop = obj.property(name, doc.get("type"))
+            if prop is None or not prop.unique or doc.get(name) is None:
+                continue
+            query: dict[str, Any] = {**self._base_filter(obj), name: doc[name]}
+            if exclude is not None:
+                query["_id"] = {"$ne": exclude}
+            with map_store_errors():
+                if self.store.contexts.find_one(query, {"_id": 1}) is not None:
+                    raise Fault("cortex.conflict.duplicateKey", reason=f"Duplicate value for unique property {name}.", path=f"{obj.name}.{name}")
+
+    def _validate(self, obj: ObjectDef, doc: dict[str, Any], *, creating: bool, existing: Mapping[str, Any] | None) -> dict[str, Any]:
+        type_name = doc.get("type")
+        if obj.object_types:
+            names = [t.name for t in obj.object_types]
+            if type_name is None and creating:
+                child = Fault("cortex.invalidArgument.required", path=f"{obj.name}.type")
+                raise Fault("cortex.invalidArgument.validation", reason="Validation error.", faults=[child])
+            if type_name is not None and type_name not in names:
+                raise Fault("cortex.invalidArgument.instanceTypeMismatch", path=f"{obj.name}.type")
+        props = obj.properties + next((t.properties for t in obj.object_types if t.name == type_name), [])
+        user = {k: v for k, v in doc.items() if k not in SYSTEM_KEYS}
+        existing_user = {k: v for k, v in existing.items() if k not in SYSTEM_KEYS} if existing is not None else None
+        cast = validate_document(props, user, creating=creating, object_name=obj.name, existing=existing_user)
+        return {**{k: v for k, v in doc.items() if k in SYSTEM_KEYS}, **cast}
+
+    def insert_one(self, object_name: str, document: Any, options: Mapping[str, Any]) -> Any:
+        obj = self.definitions.require(object_name)
+        if obj.name == "object":
+            return self._insert_definition(document, options)
+        if not isinstance(document, Mapping):
+            raise Fault("cortex.invalidArgument.unspecified", reason="insertOne expects a document.")
+        opts = ReadOptions.parse(options)
+        if not options.get("bypassCreateAcl") and not can_create(self.principal, obj, roles=opts.roles):
+            raise Fault("cortex.accessDenied.instanceCreate", path=obj.name)
+        now = _now()
+        doc: dict[str, Any] = {
+            "_id": ObjectId(),
+            "org": self.org_id,
+            "object": obj.name,
+            "type": document.get("type"),
+            "created": now,
+            "creator": {"_id": self.principal._id},
+            "owner": {"_id": self.principal._id},
+            "updated": None,
+            "acl": [],
+        }
+        access = self._access(obj, doc, opts)
+        self._check_writes(obj, {k for k in document if k not in ("type",)}, max(access, opts.grant or 0), creating=True, opts=opts, type_name=document.get("type"))
+        doc.update({k: v for k, v in document.items() if k not in SYSTEM_KEYS})
+        doc = self._validate(obj, doc, creating=True, existing=None)
+        self._check_unique(obj, doc, {k for k in doc if k not in SYSTEM_KEYS})
+        if not options.get("dryRun"):
+            with map_store_errors():
+                self.store.contexts.insert_one(doc)
+        return self._write_result(obj, doc, options, opts, changed=set(document))
+
+    def _write_result(self, obj: ObjectDef, doc: Mapping[str, Any], options: Mapping[str, Any], opts: ReadOptions, changed: set[str]) -> Any:
+        lean = options.get("lean", True)
+        if lean is None:
+            lean = True
+        if lean is True and options.get("paths") is None and options.get("include") is None:
+            return doc["_id"]
+        access = self._access(obj, doc, opts)
+        selection = Selection(options.get("paths"), options.get("include"), options.get("expand"))
+        out = self._shape(obj, doc, access, selection, opts)
+        if lean == "modified":
+            return {k: v for k, v in out.items() if k in changed}
+        return out
+
+    def insert_many(self, object_name: str, documents: Any, options: Mapping[str, Any]) -> dict[str, Any]:
+        items = documents if isinstance(documents, list) else [documents]
+        inserted: list[dict[str, Any]] = []
+        errors: list[dict[str, Any]] = []
+        for index, item in enumerate(items):
+            try:
+                _id = self.insert_one(object_name, item, {**options, "lean": True, "paths": None, "include": None})
+                inserted.append({"_id": _id, "index": index})
+            except Fault as fault:
+                fault.index = index
+                errors.append(fault.to_json())
+        return {"insertedCount": len(inserted), "insertedIds": inserted, "writeErrors": errors}
+
+    def _matches(self, obj: ObjectDef, match: Any, options: Mapping[str, Any], opts: ReadOptions, limit: int | None) -> Iterator[tuple[dict[str, Any], int]]:
+        mongo_filter, sort, required = self._query(obj, {"where": match or {}}, opts)
+        with map_store_errors():
+            found = 0
+            for doc in self.store.contexts.find(mongo_filter).sort(sort):
+                access = self._access(obj, doc, opts)
+                if not opts.skip_acl and access < required:
+                    continue
+                yield doc, access
+                found += 1
+                if limit is not None and found >= limit:
+                    return
+
+    def _update_doc(self, obj: ObjectDef, doc: dict[str, Any], access: int, update: Any, options: Mapping[str, Any], opts: ReadOptions) -> tuple[dict[str, Any], set[str], bool]:
+        new_doc, changed, removed = apply_update(doc, update, merge=bool(options.get("merge") or options.get("mergeDocuments")))
+        self._check_writes(obj, changed, max(access, opts.grant or 0), creating=False, opts=opts, type_name=doc.get("type"))
+        for name in removed:
+            prop = obj.property(name, doc.get("type"))
+            if prop is not None and not prop.removable and access < ACCESS["script"]:
+                raise Fault("cortex.accessDenied.notDeletable", path=f"{obj.name}.{name}")
+        validated = self._validate(obj, new_doc, creating=False, existing=doc)
+        self._check_unique(obj, validated, changed, exclude=doc["_id"])
+        modified = any(validated.get(name) != doc.get(name) for name in changed | removed)
+        if modified and not options.get("dryRun"):
+            sets = {name: validated[name] for name in changed if name in validated}
+            sets.update({"updated": _now(), "updater": {"_id": self.principal._id}})
+            unsets = {name: "" for name in (changed | removed) if name not in validated}
+            body: dict[str, Any] = {"$set": sets}
+            if unsets:
+                body["$unset"] = unsets
+            with map_store_errors():
+                self.store.contexts.update_one({"_id": doc["_id"], "org": self.org_id}, body)
+            validated.update({"updated": sets["updated"], "updater": sets["updater"]})
+        return validated, changed, modified
+
+    def update_one(self, object_name: str, match: Any, update: Any, options: Mapping[str, Any]) -> Any:
+        obj = self.definitions.require(object_name)
+        opts = ReadOptions.parse(options)
+        if obj.name == "object":
+            return self._update_definition(match, update, options, opts)
+        for doc, access in self._matches(obj, match, options, opts, 1):
+            if access < 1 and not opts.skip_acl:
+                break
+            new_doc, changed, _ = self._update_doc(obj, doc, access, update, options, opts)
+            return self._write_result(obj, new_doc, options, opts, changed)
+        raise Fault("cortex.notFound.instance", reason=f"{obj.name} not found.", path=obj.name)
+
+    def update_many(self, object_name: str, match: Any, update: Any, options: Mapping[str, Any]) -> dict[str, Any]:
+        obj = self.definitions.require(object_name)
+        opts = ReadOptions.parse(options)
+        limit = options.get("limit")
+        matched = 0
+        updated: list[dict[str, Any]] = []
+        errors: list[dict[str, Any]] = []
+        for doc, access in list(self._matches(obj, match, options, opts, limit)):
+            matched += 1
+            try:
+                _, _, modified = self._update_doc(obj, doc, access, update, options, opts)
+                if modified:
+                    updated.append({"_id": doc["_id"]})
+            except Fault as fault:
+                error = fault.to_json()
+                error["_id"] = doc["_id"]
+                errors.append(error)
+        return {"matchedCount": matched, "modifiedCount": len(updated), "updatedIds": updated, "writeErrors": errors, "hasMore": False}
+
+    def patch_one(self, object_name: str, match: Any, ops: Any, options: Mapping[str, Any]) -> Any:
+        return self.update_one(object_name, match, patch_to_update(ops), options)
+
+    def patch_many(self, object_name: str, match: Any, ops: Any, options: Mapping[str, Any]) -> dict[str, Any]:
+        return self.update_many(object_name, match, patch_to_update(ops), options)
+
+    def delete_one(self, object_name: str, match: Any, options: Mapping[str, Any]) -> bool:
+        obj = self.definitions.require(object_name)
+        opts = ReadOptions.parse(options)
+        for doc, access in self._matches(obj, match, options, opts, 1):
+            self._delete(obj, doc, access, options, opts)
+            return True
+        raise Fault("cortex.notFound.instance", reason=f"{obj.name} not found.", path=obj.name)
+
+    def delete_many(self, object_name: str, match: Any, options: Mapping[str, Any]) -> int:
+        obj = self.definitions.require(object_name)
+        opts = ReadOptions.parse(options)
+        count = 0
+        for doc, access in list(self._matches(obj, match, options, opts, options.get("limit"))):
+            self._delete(obj, doc, access, options, opts)
+            count += 1
+        return count
+
+    def _delete(self, obj: ObjectDef, doc: Mapping[str, Any], access: int, options: Mapping[str, Any], opts: ReadOptions) -> None:
+        if access < ACCESS["delete"]:
+            raise Fault("cortex.accessDenied.instanceDelete", path=obj.name)
+        if options.get("dryRun"):
+            return
+        if obj.name == "object":
+            self.definitions.delete(doc)
+            return
+        with map_store_errors():
+            self.store.contexts.delete_one({"_id": doc["_id"], "org": self.org_id})
+
+    def set_owner(self, object_name: str, _id: Any, to: Any) -> bool:
+        """Ownership transfer, with no access check (the platform writes an audit record)."""
+        obj = self.definitions.require(object_name)
+        try:
+            instance_id = ObjectId(str(_id))
+        except Exception as exc:
+            raise Fault("cortex.invalidArgument.invalidObjectId", path="_id") from exc
+        owner = self._account_id(to)
+        with map_store_errors():
+            doc = self.store.contexts.find_one({**self._base_filter(obj), "_id": instance_id})
+            if doc is None:
+                raise Fault("cortex.notFound.instance", reason=f"{obj.name} not found.", path=obj.name)
+            if str((doc.get("owner") or {}).get("_id")) == str(owner):
+                return False
+            self.store.contexts.update_one({"_id": instance_id, "org": self.org_id}, {"$set": {"owner": {"_id": owner}}})
+        return True
+
+    def _account_id(self, value: Any) -> ObjectId:
+        if isinstance(value, str) and "@" in value:
+            with map_store_errors():
+                account = self.store.contexts.find_one({"org": self.org_id, "object": "account", "email": value.lower()}, {"_id": 1})
+            if account is None:
+                raise Fault("cortex.notFound.instance", reason=f"account {value} not found.", path="account")
+            return account["_id"]
+        try:
+            account_id = ObjectId(str(value))
+        except Exception as exc:
+            raise Fault("cortex.invalidArgument.invalidObjectId", path="to") from exc
+        with map_store_errors():
+            if self.store.contexts.find_one({"org": self.org_id, "object": "account", "_id": account_id}, {"_id": 1}) is None:
+                raise Fault("cortex.notFound.instance", reason=f"account {value} not found.", path="account")
+        return account_id
+
+    # ---- definitions ----------------------------------------------------------------
+
+    def _insert_definition(self, document: Any, options: Mapping[str, Any]) -> Any:
+        obj = self.definitions.require("object")
+        opts = ReadOptions.parse(options)
+        if not options.get("bypassCreateAcl") and not can_create(self.principal, obj, roles=opts.roles):
+            raise Fault("cortex.accessDenied.instanceCreate", path="object")
+        if options.get("dryRun"):
+            doc = {"_id": ObjectId(), **self.definitions.validate(document)}
+        else:
+            doc = self.definitions.create(document, self.principal)
+        return self._write_result(obj, doc, options, opts, set(document) if isinstance(document, Mapping) else set())
+
+    def _update_definition(self, match: Any, update: Any, options: Mapping[str, Any], opts: ReadOptions) -> Any:
+        obj = self.definitions.require("object")
+        for doc, access in self._matches(obj, match, options, opts, 1):
+            if access < ACCESS["update"]:
+                raise Fault("cortex.accessDenied.instanceUpdate", path="object")
+            merged, changed, _ = apply_update(doc, update, merge=True)
+            if options.get("dryRun"):
+                result = {**doc, **self.definitions.validate(merged, existing=doc)}
+            else:
+                result = self.definitions.replace(doc, merged, self.principal)
+            return self._write_result(obj, result, options, opts, changed)
+        raise Fault("cortex.notFound.instance", reason="object not found.", path="object")
+
+
+def dig(value: Any, path: str) -> Any:
+    """The value at a dotted or slashed path inside a shaped document."""
+    current = value
+    for part in [p for p in str(path).replace("/", ".").split(".") if p]:
+        if isinstance(current, Mapping):
+            if part not in current:
+                raise Fault("cortex.notFound.property", path=path)
+            current = current[part]
+        elif isinstance(current, list):
+            found = next((i for i in current if isinstance(i, Mapping) and str(i.get("_id")) == part), None)
+            if found is None and part.isdigit() and int(part) < len(current):
+                found = current[int(part)]
+            if found is None:
+                raise Fault("cortex.notFound.property", path=path)
+            current = found
+        else:
+            raise Fault("cortex.notFound.pathEndedPrematurely", path=path)
+    return current

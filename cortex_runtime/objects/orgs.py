@@ -1,0 +1,102 @@
+"""Orgs and accounts: creating an org with its administrator, and loading principals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from bson import ObjectId
+
+from ..faults import Fault
+from .principals import ADMINISTRATOR, Principal
+from .store import Store, map_store_errors
+
+__all__ = ["Org", "Orgs"]
+
+
+@dataclass(frozen=True)
+class Org:
+    _id: ObjectId
+    code: str
+    name: str
+    settings: dict[str, Any]
+
+    @property
+    def restricted_ops(self) -> frozenset[str]:
+        return frozenset(self.settings.get("allowedRestrictedMatchOps") or ())
+
+
+class Orgs:
+    """Orgs of one store. Each org's data carries its ``org`` id and is never seen by another."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def create(self, code: str, *, name: str | None = None, admin_email: str = "admin@example.com") -> tuple[Org, Principal]:
+        """A new org with one administrator account; returns the org and that administrator."""
+        now = datetime.now(timezone.utc)
+        org_doc = {"_id": ObjectId(), "code": code, "name": name or code, "settings": {}, "created": now}
+        with map_store_errors():
+            if self.store.orgs.find_one({"code": code}) is not None:
+                raise Fault("cortex.conflict.exists", reason=f"An org with code {code} exists.", path="code")
+            self.store.orgs.insert_one(org_doc)
+            org_ref = {"_id": org_doc["_id"], "org": org_doc["_id"], "object": "org", "code": code, "name": org_doc["name"], "created": now, "acl": []}
+            self.store.contexts.insert_one(org_ref)
+        org = Org(_id=org_doc["_id"], code=code, name=org_doc["name"], settings={})
+        admin = self.provision(org, email=admin_email, name={"first": "Admin", "last": code}, roles=[ADMINISTRATOR])
+        return org, admin
+
+    def get(self, code: str) -> Org | None:
+        with map_store_errors():
+            doc = self.store.orgs.find_one({"code": code})
+        if doc is None:
+            return None
+        return Org(_id=doc["_id"], code=doc["code"], name=doc.get("name", doc["code"]), settings=dict(doc.get("settings") or {}))
+
+    def provision(self, org: Org, *, email: str, name: dict[str, str] | None = None, roles: list[ObjectId] | None = None) -> Principal:
+        """Create an account (no access check: the caller decides who may)."""
+        email = email.strip().lower()
+        now = datetime.now(timezone.utc)
+        account_id = ObjectId()
+        doc = {
+            "_id": account_id,
+            "org": org._id,
+            "object": "account",
+            "email": email,
+            "name": dict(name or {}),
+            "roles": list(roles or []),
+            "state": "verified",
+            "created": now,
+            "creator": {"_id": account_id},
+            "owner": {"_id": account_id},
+            "updated": None,
+            "acl": [],
+        }
+        with map_store_errors():
+            if self.store.contexts.find_one({"org": org._id, "object": "account", "email": email}) is not None:
+                raise Fault("cortex.conflict.duplicateEmail", path="email")
+            self.store.contexts.insert_one(doc)
+        return self.principal(org, account_id)
+
+    def principal(self, org: Org, account: ObjectId | str) -> Principal:
+        """The principal of an account, by id or email."""
+        query: dict[str, Any] = {"org": org._id, "object": "account"}
+        if isinstance(account, str) and "@" in account:
+            query["email"] = account.strip().lower()
+        else:
+            try:
+                query["_id"] = ObjectId(str(account))
+            except Exception as exc:
+                raise Fault("cortex.invalidArgument.invalidObjectId", path="principal") from exc
+        with map_store_errors():
+            doc = self.store.contexts.find_one(query)
+        if doc is None:
+            raise Fault("cortex.notFound.instance", reason="account not found.", path="account")
+        return Principal(
+            _id=doc["_id"],
+            org=org._id,
+            email=doc.get("email"),
+            roles=tuple(doc.get("roles") or ()),
+            name=dict(doc.get("name") or {}),
+        )

@@ -1,0 +1,766 @@
+"""Property definitions and values (spec objects-acl-query.md §1.1, §3).
+
+- :func:`parse_property` checks one raw property definition and returns a :class:`PropertyDef`.
+- :func:`check_slots` applies the object-level limits (property count, index slots, names).
+- :func:`cast_value` turns an input value into the stored (BSON) form for a property.
+- :func:`validate_document` casts and validates an instance document before a write.
+
+Fault paths. Definition faults (parse/slots) are raised as one ``cortex.invalidArgument.validation``
+fault with a single child whose ``path`` is ``<path_prefix><property name>[.<option>]``, e.g.
+``c_bpm.maxItems``; a Document's children get ``<prefix><document>.`` as their prefix, so a
+nested problem reads ``c_doc.c_child.indexed``. Instance faults collected by
+:func:`validate_document` have ``path`` ``<object>.<property path>`` (``c_reading.c_bpm``,
+``c_reading.c_doc.c_child``); an element of a document array is addressed by its ``_id``
+(``c_reading.c_items.<_id>.c_name``), an item of a primitive array by the property path.
+An unknown property is not a validation problem but a ``cortex.notFound.property`` fault raised at
+once, with the property path without the object name (platform behaviour, spec §15 fact 62).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import re
+import uuid
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from bson import ObjectId
+
+from ..faults import Fault
+from .model import PROPERTY_TYPES, PropertyDef
+from .validators import (
+    CONTEXT_VALIDATORS,
+    VALIDATOR_NAMES,
+    VALIDATOR_TYPES,
+    WHOLE_VALUE_VALIDATORS,
+    check_definition,
+    is_number,
+    run_validator,
+    to_datetime,
+    to_object_id,
+)
+
+__all__ = [
+    "BUILTIN_KEYS",
+    "MAX_GEOMETRY_INDEXES",
+    "MAX_INDEXES",
+    "MAX_PROPERTIES",
+    "MAX_UNIQUE_INDEXES",
+    "cast_value",
+    "check_slots",
+    "parse_property",
+    "validate_document",
+]
+
+MAX_PROPERTIES = 100
+MAX_INDEXES = 20
+MAX_UNIQUE_INDEXES = 5
+MAX_GEOMETRY_INDEXES = 3
+MAX_ARRAY_ITEMS = 1000
+MAX_BINARY_SIZE = 1024 * 1024
+DEFAULT_BINARY_SIZE = 1000
+
+# Built-in instance properties (§2): passed through validate_document untouched.
+BUILTIN_KEYS = frozenset(
+    {
+        "_id", "object", "type", "created", "creator", "owner", "updated", "updater", "access",
+        "accessRoles", "acl", "favorite", "shared", "ETag", "connections", "posts", "org",
+    }
+)
+
+# errCodes of definition problems.
+_REQUIRED = "cortex.invalidArgument.required"
+_CAST = "cortex.invalidArgument.castError"
+_RANGE = "cortex.invalidArgument.numberExpected"
+_ENUM = "cortex.invalidArgument.enumValue"
+_INVALID = "cortex.invalidArgument.unspecified"
+_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,40}$")
+_CUSTOM = re.compile(r"^(c_.+|[a-zA-Z0-9-]+__.+)$")
+_BOOL_OPTIONS = (
+    "array", "indexed", "unique", "readable", "writable", "creatable", "removable", "optional",
+    "uniqueValues", "maxShift", "canPush", "canPull", "writeOnCreate", "auditable", "expandable",
+    "dateOnly", "trim", "lowercase", "uppercase",
+)
+_ARRAY_ONLY: Mapping[str, Any] = {
+    "uniqueValues": False, "minItems": 0, "maxItems": 100, "maxShift": False,
+    "canPush": True, "canPull": True, "writeOnCreate": True,
+}
+_EXCLUDED: Mapping[str, tuple[str, ...]] = {
+    "Any": ("array", "uniqueValues", "indexed", "unique"),
+    "Binary": ("array", "uniqueValues", "indexed", "unique"),
+    "Document": ("uniqueValues", "indexed", "unique", "auditable"),
+    "Set": ("uniqueValues", "indexed", "unique", "auditable"),
+    "File": ("indexed", "unique"),
+    "List": (
+        "array", "indexed", "unique", "writable", "minItems", "maxItems", "canPull", "canPush",
+        "maxShift", "writeOnCreate",
+    ),
+    "Expression": ("indexed", "unique"),
+}
+_GEO_TYPES = ("Point", "MultiPoint")
+_BINARY_ENCODINGS = ("base64", "hex", "array", "utf8", "raw")
+_NEEDS_SOURCE = ("Reference", "List")
+
+
+# --- faults --------------------------------------------------------------------------
+
+
+def _definition_fault(err_code: str, path: str, reason: str) -> Fault:
+    child = Fault(err_code, path=path, reason=reason)
+    return Fault("cortex.invalidArgument.validation", reason=reason, faults=[child])
+
+
+def _cast_error(path: str, reason: str) -> Fault:
+    return Fault(_CAST, path=path, reason=reason)
+
+
+# --- parse_property ------------------------------------------------------------------
+
+
+def _option_is_set(option: str, value: Any, default: Any) -> bool:
+    """Whether an option asks for something: true flags, or numbers other than the default."""
+    if isinstance(default, bool):
+        return value is True and default is not True
+    return value is not None and value != default
+
+
+def _int_option(raw: Mapping[str, Any], key: str, default: int, low: int, high: int, path: str) -> int:
+    value = raw.get(key, default)
+    if value is None:
+        return default
+    if not is_number(value) or value != int(value):
+        raise _definition_fault(_CAST, f"{path}.{key}", f"{key} must be an integer.")
+    if not low <= value <= high:
+        raise _definition_fault(_RANGE, f"{path}.{key}", f"{key} must be between {low} and {high}.")
+    return int(value)
+
+
+def _parse_validators(raw: Any, prop_type: str, path: str) -> list[dict[str, Any]]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise _definition_fault(_CAST, f"{path}.validators", "validators must be an array.")
+    result: list[dict[str, Any]] = []
+    for entry in raw:
+        if not isinstance(entry, Mapping):
+            raise _definition_fault(_CAST, f"{path}.validators", "A validator must be an object.")
+        name = entry.get("name")
+        if not isinstance(name, str) or not name:
+            raise _definition_fault(_REQUIRED, f"{path}.validators.name", "Validator name required.")
+        vpath = f"{path}.validators.{name}"
+        if name not in VALIDATOR_NAMES:
+            raise _definition_fault(_ENUM, vpath, f"Unknown validator {name}.")
+        types = VALIDATOR_TYPES[name]
+        if types is not None and prop_type not in types:
+            raise _definition_fault(_INVALID, vpath, f"The {name} validator does not apply to {prop_type}.")
+        definition = entry.get("definition", {})
+        if definition is None:
+            definition = {}
+        if not isinstance(definition, Mapping):
+            raise _definition_fault(_CAST, f"{vpath}.definition", "definition must be an object.")
+        problem = check_definition(name, definition)
+        if problem:
+            raise _definition_fault(_INVALID, f"{vpath}.definition", problem)
+        normalised: dict[str, Any] = {"name": name, "definition": dict(definition)}
+        if "description" in entry:
+            normalised["description"] = entry["description"]
+        result.append(normalised)
+    return result
+
+
+def _parse_children(
+    raw: Mapping[str, Any], key: str, prop_type: str, path: str, custom_required: bool
+) -> list[PropertyDef]:
+    items = raw.get(key)
+    if items is None:
+        items = []
+    if not isinstance(items, list):
+        raise _definition_fault(_CAST, f"{path}.{key}", f"{key} must be an array.")
+    children: list[PropertyDef] = []
+    seen: set[str] = set()
+    for item in items:
+        if prop_type == "Set" and isinstance(item, Mapping) and "type" not in item:
+            item = {**item, "type": "Document"}
+        if not isinstance(item, Mapping):
+            raise _definition_fault(_CAST, f"{path}.{key}", "Definitions must be objects.")
+        child_type = item.get("type")
+        if prop_type == "Set" and child_type != "Document":
+            raise _definition_fault(_INVALID, f"{path}.{key}", "Set documents must be Document definitions.")
+        if prop_type == "Document" and child_type in ("Document", "Set"):
+            raise _definition_fault(
+                _INVALID,
+                f"{path}.{item.get('name', key)}",
+                "A Document property cannot contain another Document.",
+            )
+        child = parse_property(item, path_prefix=f"{path}.", custom_required=custom_required)
+        if child.name in seen:
+            raise _definition_fault(_INVALID, f"{path}.{child.name}.name", f"Duplicate property name {child.name}.")
+        seen.add(child.name)
+        children.append(child)
+    return children
+
+
+def parse_property(
+    raw: Mapping[str, Any], *, path_prefix: str = "", custom_required: bool = True
+) -> PropertyDef:
+    """Check and normalise one property definition (§3.1, §3.3).
+
+    ``custom_required`` demands a custom name (``c_...`` or ``ns__...``); standard objects pass False.
+    Options this layer does not interpret are kept untouched in ``PropertyDef.options``.
+    Raises ``cortex.invalidArgument.validation`` with one child fault on the first problem.
+    """
+    if not isinstance(raw, Mapping):
+        raise _definition_fault(_CAST, f"{path_prefix}properties", "A property must be an object.")
+
+    name = raw.get("name")
+    if name is None or name == "":
+        raise _definition_fault(_REQUIRED, f"{path_prefix}name", "Property name is required.")
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise _definition_fault(_INVALID, f"{path_prefix}{name}", f"Invalid property name {name!r}.")
+    if custom_required and not _CUSTOM.match(name):
+        raise _definition_fault(
+            "cortex.invalidArgument.customName",
+            f"{path_prefix}{name}",
+            "Custom property names must start with c_ or a namespace followed by __.",
+        )
+    path = f"{path_prefix}{name}"
+
+    label = raw.get("label")
+    if label is None or label == "":
+        raise _definition_fault(_REQUIRED, f"{path}.label", "Property label is required.")
+    if not isinstance(label, str):
+        raise _definition_fault(_CAST, f"{path}.label", "label must be a string.")
+
+    prop_type = raw.get("type")
+    if prop_type is None or prop_type == "":
+        raise _definition_fault(_REQUIRED, f"{path}.type", "Property type is required.")
+    if prop_type not in PROPERTY_TYPES:
+        raise _definition_fault(_ENUM, f"{path}.type", f"Unknown property type {prop_type!r}.")
+
+    for key in _BOOL_OPTIONS:
+        if key in raw and raw[key] is not None and not isinstance(raw[key], bool):
+            raise _definition_fault(_CAST, f"{path}.{key}", f"{key} must be a boolean.")
+    for key in ("description", "sourceObject"):
+        if raw.get(key) is not None and not isinstance(raw[key], str):
+            raise _definition_fault(_CAST, f"{path}.{key}", f"{key} must be a string.")
+
+    defaults: dict[str, Any] = {**_ARRAY_ONLY, "array": False, "indexed": False, "unique": False, "auditable": False}
+    defaults["writable"] = prop_type != "List"
+    for key in _EXCLUDED.get(prop_type, ()):
+        if _option_is_set(key, raw.get(key), defaults.get(key, False)):
+            raise _definition_fault(_INVALID, f"{path}.{key}", f"{prop_type} properties do not support {key}.")
+
+    array = prop_type == "Set" or bool(raw.get("array", False))
+    if not array:
+        for key, default in _ARRAY_ONLY.items():
+            if _option_is_set(key, raw.get(key), default):
+                raise _definition_fault(_INVALID, f"{path}.{key}", f"{key} is only available for arrays.")
+    min_items = _int_option(raw, "minItems", 0, 0, MAX_ARRAY_ITEMS, path)
+    max_items = _int_option(raw, "maxItems", 100, 0, MAX_ARRAY_ITEMS, path)
+    if max_items < min_items:
+        raise _definition_fault(_RANGE, f"{path}.maxItems", "maxItems must not be less than minItems.")
+    read_access = _int_option(raw, "readAccess", 4, 1, 8, path)
+    write_access = _int_option(raw, "writeAccess", 6, 1, 8, path)
+
+    indexed = bool(raw.get("indexed", False))
+    unique = bool(raw.get("unique", False))
+    if unique and not indexed:
+        raise _definition_fault(_INVALID, f"{path}.unique", "Unique properties must be indexed.")
+
+    if prop_type in _NEEDS_SOURCE and not raw.get("sourceObject"):
+        raise _definition_fault(_REQUIRED, f"{path}.sourceObject", "sourceObject is required.")
+    if prop_type == "Geometry" and raw.get("geoType", "Point") not in _GEO_TYPES:
+        raise _definition_fault(_ENUM, f"{path}.geoType", "geoType must be Point or MultiPoint.")
+    if prop_type == "Binary":
+        if raw.get("outputEncoding", "base64") not in _BINARY_ENCODINGS:
+            raise _definition_fault(_ENUM, f"{path}.outputEncoding", "Unsupported outputEncoding.")
+        _int_option(raw, "maxSize", DEFAULT_BINARY_SIZE, 0, MAX_BINARY_SIZE, path)
+    if prop_type == "Any":
+        _int_option(raw, "maxSize", 0, 0, 2**53, path)
+
+    acl = raw.get("acl") or []
+    if not isinstance(acl, list) or not all(isinstance(entry, Mapping) for entry in acl):
+        raise _definition_fault(_CAST, f"{path}.acl", "acl must be an array of entries.")
+
+    validators = _parse_validators(raw.get("validators"), prop_type, path)
+    children: list[PropertyDef] = []
+    if prop_type == "Document":
+        children = _parse_children(raw, "properties", prop_type, path, custom_required)
+    elif prop_type == "Set":
+        children = _parse_children(raw, "documents", prop_type, path, custom_required)
+
+    return PropertyDef(
+        name=name,
+        label=label,
+        type=prop_type,
+        array=array,
+        indexed=indexed,
+        unique=unique,
+        read_access=read_access,
+        write_access=write_access,
+        readable=raw.get("readable", True) is not False,
+        writable=bool(raw.get("writable", defaults["writable"])),
+        creatable=bool(raw.get("creatable", False)),
+        removable=bool(raw.get("removable", False)),
+        optional=bool(raw.get("optional", False)),
+        validators=validators,
+        properties=children,
+        acl=[dict(entry) for entry in acl],
+        source_object=raw.get("sourceObject"),
+        expandable=bool(raw.get("expandable", False)),
+        options=dict(raw),
+    )
+
+
+# --- check_slots ---------------------------------------------------------------------
+
+
+def _indexed(props: list[PropertyDef], prefix: str) -> list[tuple[str, PropertyDef]]:
+    found: list[tuple[str, PropertyDef]] = []
+    for prop in props:
+        if prop.indexed:
+            found.append((f"{prefix}{prop.name}", prop))
+        found.extend(_indexed(prop.properties, f"{prefix}{prop.name}."))
+    return found
+
+
+def check_slots(props: list[PropertyDef], *, path_prefix: str = "") -> None:
+    """Apply the object-level limits: 100 properties, unique names, 20 index, 5 unique, 3 geometry slots.
+
+    A unique property takes a unique slot (not an index slot); an indexed Geometry takes a geometry
+    slot. Indexed Document children take slots too. The fault names the property that did not fit.
+    """
+    seen: set[str] = set()
+    for position, prop in enumerate(props):
+        if position >= MAX_PROPERTIES:
+            raise _definition_fault(
+                "cortex.invalidArgument.maxItems",
+                f"{path_prefix}{prop.name}",
+                f"An object can have at most {MAX_PROPERTIES} properties.",
+            )
+        if prop.name in seen:
+            raise _definition_fault(_INVALID, f"{path_prefix}{prop.name}.name", f"Duplicate property name {prop.name}.")
+        seen.add(prop.name)
+
+    used = {"index": 0, "unique": 0, "geometry": 0}
+    limits = {"index": MAX_INDEXES, "unique": MAX_UNIQUE_INDEXES, "geometry": MAX_GEOMETRY_INDEXES}
+    reasons = {
+        "index": "No more indexes are available.",
+        "unique": "No more unique indexes are available.",
+        "geometry": "No more geometry indexes are available.",
+    }
+    for path, prop in _indexed(props, path_prefix):
+        kind = "unique" if prop.unique else "geometry" if prop.type == "Geometry" else "index"
+        used[kind] += 1
+        if used[kind] > limits[kind]:
+            option = "unique" if kind == "unique" else "indexed"
+            raise _definition_fault("cortex.invalidArgument.maxAllowed", f"{path}.{option}", reasons[kind])
+
+
+# --- casting -------------------------------------------------------------------------
+
+
+def _report(errors: list[Fault] | None, fault: Fault) -> None:
+    if errors is None:
+        raise fault
+    errors.append(fault)
+
+
+def _cast_date(prop: PropertyDef, value: Any, path: str) -> Any:
+    moment = to_datetime(value)
+    if moment is None:
+        raise _cast_error(path, f"Invalid date {value!r}.")
+    if prop.options.get("dateOnly"):
+        return moment.strftime("%Y-%m-%d")
+    return moment
+
+
+def _cast_object_id(value: Any, path: str) -> ObjectId:
+    oid = to_object_id(value)
+    if oid is None:
+        raise _cast_error(path, f"Invalid ObjectId {value!r}.")
+    return oid
+
+
+def _cast_string(prop: PropertyDef, value: Any, path: str) -> str:
+    if not isinstance(value, str):
+        raise _cast_error(path, "String expected.")
+    if prop.options.get("trim"):
+        value = value.strip()
+    if prop.options.get("lowercase"):
+        value = value.lower()
+    if prop.options.get("uppercase"):
+        value = value.upper()
+    return value
+
+
+def _cast_binary(prop: PropertyDef, value: Any, path: str) -> bytes:
+    data: bytes
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        data = bytes(value)
+    elif isinstance(value, list) and all(is_number(b) and b in range(256) for b in value):
+        data = bytes(int(b) for b in value)
+    elif isinstance(value, str):
+        encoding = prop.options.get("outputEncoding", "base64")
+        try:
+            if encoding == "hex":
+                data = bytes.fromhex(value)
+            elif encoding in ("utf8", "raw", "array"):
+                data = value.encode("utf-8")
+            else:
+                data = base64.b64decode(value, validate=True)
+        except (ValueError, binascii.Error):
+            raise _cast_error(path, f"Invalid {encoding} binary data.") from None
+    else:
+        raise _cast_error(path, "Binary data expected.")
+    limit = prop.options.get("maxSize", DEFAULT_BINARY_SIZE)
+    if limit and len(data) > limit:
+        raise Fault("cortex.invalidArgument.maxLength", path=path, reason=f"Binary data is larger than {limit} bytes.")
+    return data
+
+
+def _check_position(position: Any, path: str) -> list[Any]:
+    if not isinstance(position, (list, tuple)) or not all(is_number(n) for n in position):
+        raise _cast_error(path, "A coordinate must be an array of numbers.")
+    if len(position) != 2:
+        raise Fault("cortex.invalidArgument.invalidCoordinate", path=path, reason="Expected [longitude, latitude].")
+    lng, lat = position
+    if not (-180 <= lng <= 180 and -90 <= lat <= 90):
+        raise Fault(
+            "cortex.invalidArgument.invalidCoordinate",
+            path=path,
+            reason="Longitude must be within -180..180 and latitude within -90..90.",
+        )
+    return [lng, lat]
+
+
+def _cast_geometry(prop: PropertyDef, value: Any, path: str) -> dict[str, Any]:
+    geo_type = prop.options.get("geoType", "Point")
+    coordinates = value
+    if isinstance(value, Mapping):
+        if value.get("type", geo_type) != geo_type:
+            raise _cast_error(path, f"Expected a {geo_type} geometry.")
+        coordinates = value.get("coordinates")
+    if geo_type == "MultiPoint":
+        if not isinstance(coordinates, (list, tuple)):
+            raise _cast_error(path, "MultiPoint expects an array of [longitude, latitude] pairs.")
+        return {"type": "MultiPoint", "coordinates": [_check_position(p, path) for p in coordinates]}
+    return {"type": "Point", "coordinates": _check_position(coordinates, path)}
+
+
+def _cast_uuid(value: Any, path: str) -> str:
+    try:
+        if isinstance(value, uuid.UUID):
+            return str(value)
+        if isinstance(value, (bytes, bytearray)) and len(value) == 16:
+            return str(uuid.UUID(bytes=bytes(value)))
+        if isinstance(value, str):
+            return str(uuid.UUID(value.strip()))
+    except ValueError:
+        pass
+    raise _cast_error(path, f"Invalid UUID {value!r}.")
+
+
+def _cast_leaf(prop: PropertyDef, value: Any, path: str) -> Any:
+    """Cast one non-null, non-document value; raises a fault when it cannot."""
+    kind = prop.type
+    if kind in ("Any", "Expression"):
+        return value
+    if kind == "Date":
+        return _cast_date(prop, value, path)
+    if kind == "Number":
+        if not is_number(value):
+            raise _cast_error(path, "Number expected.")
+        return value
+    if kind == "Boolean":
+        if not isinstance(value, bool):
+            raise _cast_error(path, "Boolean expected.")
+        return value
+    if kind == "String":
+        return _cast_string(prop, value, path)
+    if kind == "ObjectId":
+        return _cast_object_id(value, path)
+    if kind == "Reference":
+        target = value.get("_id") if isinstance(value, Mapping) else value
+        return {"_id": _cast_object_id(target, path)}
+    if kind == "Binary":
+        return _cast_binary(prop, value, path)
+    if kind == "Geometry":
+        return _cast_geometry(prop, value, path)
+    if kind == "UUID":
+        return _cast_uuid(value, path)
+    if kind == "Coordinate":
+        if not isinstance(value, (list, tuple)) or len(value) != 2 or not all(is_number(n) for n in value):
+            raise _cast_error(path, "A coordinate must be an array of two numbers.")
+        return list(value)
+    if kind == "File":
+        if not isinstance(value, (Mapping, str)):
+            raise _cast_error(path, "File info or an upload reference expected.")
+        return copy.deepcopy(value)
+    raise _cast_error(path, f"{kind} properties cannot be written.")
+
+
+def _cast_fields(
+    children: list[PropertyDef], value: Any, path: str, errors: list[Fault] | None, skip: tuple[str, ...] = ()
+) -> Any:
+    if not isinstance(value, Mapping):
+        _report(errors, _cast_error(path, "An object is expected."))
+        return value
+    result: dict[str, Any] = {}
+    for key, item in value.items():
+        if key in skip:
+            continue
+        child = next((c for c in children if c.name == key), None)
+        if child is None:
+            raise Fault("cortex.notFound.property", path=f"{path}.{key}", reason=f"Property not found: {key}.")
+        result[key] = _cast(child, item, f"{path}.{key}", errors)
+    return result
+
+
+def _cast_element(prop: PropertyDef, item: Any, path: str, index: int, errors: list[Fault] | None) -> Any:
+    if not isinstance(item, Mapping):
+        _report(errors, _cast_error(path, "Array elements must be objects."))
+        return item
+    raw_id = item.get("_id")
+    oid = ObjectId() if raw_id is None else to_object_id(raw_id)
+    if oid is None:
+        _report(errors, _cast_error(f"{path}.{index}._id", f"Invalid ObjectId {raw_id!r}."))
+        return item
+    element_path = f"{path}.{oid}"
+    head: dict[str, Any] = {"_id": oid}
+    children = prop.properties
+    if prop.type == "Set":
+        doc_name = item.get("name")
+        chosen = next((d for d in prop.properties if d.name == doc_name), None)
+        if chosen is None:
+            _report(errors, _cast_error(f"{element_path}.name", f"Unknown document type {doc_name!r}."))
+            return item
+        head["name"] = doc_name
+        children = chosen.properties
+    skip = ("_id", "name") if prop.type == "Set" else ("_id",)
+    fields = _cast_fields(children, item, element_path, errors, skip)
+    return {**head, **fields} if isinstance(fields, dict) else item
+
+
+def _dedupe(items: list[Any]) -> list[Any]:
+    kept: list[Any] = []
+    for item in items:
+        if not any(item == other for other in kept):
+            kept.append(item)
+    return kept
+
+
+def _cast(prop: PropertyDef, value: Any, path: str, errors: list[Fault] | None) -> Any:
+    """Cast a property value; with ``errors`` failures are collected there instead of raised."""
+    if value is None:
+        return None
+    if prop.array:
+        items = list(value) if isinstance(value, (list, tuple)) else [value]
+        if prop.type in ("Document", "Set"):
+            return [_cast_element(prop, item, path, index, errors) for index, item in enumerate(items)]
+        result: list[Any] = []
+        for item in items:
+            if item is None:
+                _report(errors, _cast_error(path, "Array items cannot be null."))
+                return value
+            try:
+                result.append(_cast_leaf(prop, item, path))
+            except Fault as fault:
+                _report(errors, fault)
+                return value
+        if prop.options.get("uniqueValues"):
+            # The platform adds to arrays with $addToSet: duplicates are dropped, not refused.
+            result = _dedupe(result)
+        max_items = prop.options.get("maxItems", 100)
+        if prop.options.get("maxShift") and is_number(max_items) and len(result) > max_items:
+            result = result[len(result) - int(max_items) :]
+        return result
+    if prop.type == "Document":
+        return _cast_fields(prop.properties, value, path, errors)
+    try:
+        return _cast_leaf(prop, value, path)
+    except Fault as fault:
+        _report(errors, fault)
+        return value
+
+
+def cast_value(prop: PropertyDef, value: Any, *, path: str) -> Any:
+    """Convert an input value to the stored (BSON) form for ``prop``; casting is idempotent.
+
+    Dates become aware UTC datetimes (ms precision; ``dateOnly`` ones ``YYYY-MM-DD`` strings),
+    References ``{"_id": ObjectId}``, Geometry GeoJSON dicts, UUIDs canonical lowercase strings,
+    Binary ``bytes``. A non-list value for an array property is taken as a one-item array.
+    Raises ``cortex.invalidArgument.castError`` (or ``invalidCoordinate`` / ``maxLength`` for
+    out-of-range geometry or oversized binary, ``cortex.notFound.property`` for unknown document keys).
+    """
+    return _cast(prop, value, path, None)
+
+
+# --- validate_document ---------------------------------------------------------------
+
+
+def _default_value(prop: PropertyDef) -> tuple[bool, Any]:
+    """The property's ``defaultValue`` (static, or env ``now``/``true``/``false``) if it has one."""
+    raw = prop.options.get("defaultValue")
+    entry = raw[0] if isinstance(raw, list) and raw else raw
+    if not isinstance(entry, Mapping):
+        return False, None
+    kind, value = entry.get("type"), entry.get("value")
+    if kind == "static" and "value" in entry:
+        return True, copy.deepcopy(value)
+    if kind == "env":
+        if value == "now" and prop.type == "Date":
+            return True, datetime.now(timezone.utc)
+        if value in ("true", "false") and prop.type == "Boolean":
+            return True, value == "true"
+    # Other generators (increment, ac.principal, expressions) need request context.
+    return False, None
+
+
+def _stored(prop: PropertyDef, value: Any, path: str) -> Any:
+    """A stored value in cast form, so it compares equal to a cast input (naive dates, expanded refs)."""
+    try:
+        return _cast(prop, value, path, [])
+    except Fault:
+        return value
+
+
+def _missing(prop: PropertyDef, value: Any) -> bool:
+    return value is None or (prop.array and isinstance(value, list) and not value)
+
+
+class _Checker:
+    """One validate_document run: the collected faults and the paths that failed to cast."""
+
+    def __init__(self, object_name: str, cast_errors: list[Fault]) -> None:
+        self.object_name = object_name
+        self.errors: list[Fault] = []
+        self.failed = {fault.path for fault in cast_errors if fault.path}
+        for fault in cast_errors:
+            self.fail(fault.errCode, fault.path or "", fault.reason or "Cast error.")
+
+    def fail(self, err_code: str, path: str, reason: str) -> None:
+        self.errors.append(Fault(err_code, path=f"{self.object_name}.{path}", reason=reason))
+
+    def fields(self, props: list[PropertyDef], doc: dict[str, Any], existing: Any, prefix: str, is_new: bool) -> None:
+        before = existing if isinstance(existing, Mapping) else {}
+        for prop in props:
+            path = f"{prefix}{prop.name}"
+            if path in self.failed:
+                continue
+            if prop.name not in doc and is_new:
+                has_default, default = _default_value(prop)
+                if has_default:
+                    errors: list[Fault] = []
+                    doc[prop.name] = _cast(prop, default, path, errors)
+                    if errors:
+                        for fault in errors:
+                            self.fail(fault.errCode, fault.path or path, fault.reason or "Invalid default value.")
+                        continue
+            present = prop.name in doc
+            value = doc.get(prop.name)
+            names = {v["name"] for v in prop.validators}
+            if "required" in names and (present or is_new) and _missing(prop, value):
+                self.fail(_REQUIRED, path, "Please enter a value.")
+                continue
+            if present:
+                self.value(prop, value, before.get(prop.name), path, existing is not None)
+
+    def value(self, prop: PropertyDef, value: Any, old: Any, path: str, has_existing: bool) -> None:
+        names = {v["name"] for v in prop.validators}
+        if "writeOnce" in names and has_existing and old is not None and value != _stored(prop, old, path):
+            self.fail("cortex.accessDenied.writeOnce", path, "Property cannot be overwritten.")
+            return
+        if prop.array and isinstance(value, list):
+            max_items = prop.options.get("maxItems", 100)
+            min_items = prop.options.get("minItems", 0)
+            if is_number(max_items) and len(value) > max_items:
+                self.fail("cortex.invalidArgument.maxItems", path, f"At most {max_items} items are allowed.")
+            if is_number(min_items) and len(value) < min_items:
+                self.fail("cortex.invalidArgument.minItems", path, f"At least {min_items} items are required.")
+            if "uniqueInArray" in names and prop.type not in ("Document", "Set") and len(_dedupe(value)) != len(value):
+                self.fail("cortex.conflict.uniqueInArray", path, "Duplicate value in the array.")
+        if prop.type in ("Document", "Set"):
+            self.documents(prop, value, old, path, has_existing)
+            return
+        for validator in prop.validators:
+            name = validator["name"]
+            if name in CONTEXT_VALIDATORS:
+                continue
+            targets = [value] if not prop.array or name in WHOLE_VALUE_VALIDATORS or value is None else value
+            for target in targets:
+                failure = run_validator(name, validator["definition"], prop, target)
+                if failure is not None:
+                    self.fail(failure[0], path, failure[1])
+                    break
+
+    def documents(self, prop: PropertyDef, value: Any, old: Any, path: str, has_existing: bool) -> None:
+        if not prop.array:
+            if isinstance(value, dict):
+                self.fields(prop.properties, value, old, f"{path}.", not isinstance(old, Mapping))
+            return
+        if not isinstance(value, list):
+            return
+        previous = {str(e.get("_id")): e for e in old if isinstance(e, Mapping)} if isinstance(old, list) else {}
+        seen: dict[str, list[Any]] = {}
+        for element in value:
+            if not isinstance(element, dict) or "_id" not in element:
+                continue
+            element_path = f"{path}.{element['_id']}"
+            before = previous.get(str(element["_id"]))
+            children = prop.properties
+            if prop.type == "Set":
+                chosen = next((d for d in prop.properties if d.name == element.get("name")), None)
+                children = chosen.properties if chosen is not None else []
+            self.fields(children, element, before, f"{element_path}.", before is None)
+            for child in children:
+                if not any(v["name"] == "uniqueInArray" for v in child.validators):
+                    continue
+                item = element.get(child.name)
+                if item is None:
+                    continue
+                values = seen.setdefault(child.name, [])
+                if any(item == other for other in values):
+                    self.fail(
+                        "cortex.conflict.uniqueInArray", f"{element_path}.{child.name}", "Duplicate value in the array."
+                    )
+                values.append(item)
+
+
+def validate_document(
+    obj_props: list[PropertyDef],
+    doc: Mapping[str, Any] | None,
+    *,
+    creating: bool,
+    object_name: str,
+    existing: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Cast and validate an instance document; return the cast document.
+
+    ``doc`` is the caller's input on create (``creating=True``) or the merged document on update,
+    with ``existing`` the stored document (needed by ``writeOnce``). Defaults are applied to new
+    documents (the instance on create, new sub-documents and new array elements) before validation.
+    ``required`` fails for a missing value only in a new document; elsewhere only for a null (or
+    empty array) value. Other validators run on the values present. Built-in keys (``BUILTIN_KEYS``)
+    pass through unchanged. All failures are raised together as one ``cortex.invalidArgument.validation``.
+    """
+    source: Mapping[str, Any] = doc if isinstance(doc, Mapping) else {}
+    by_name = {prop.name: prop for prop in obj_props}
+    for key in source:
+        if key not in by_name and key not in BUILTIN_KEYS:
+            raise Fault("cortex.notFound.property", path=key, reason=f"Property not found: {key}.")
+
+    errors: list[Fault] = []
+    result: dict[str, Any] = {}
+    for key, value in source.items():
+        prop = by_name.get(key)
+        result[key] = value if prop is None else _cast(prop, value, key, errors)
+
+    checker = _Checker(object_name, errors)
+    checker.fields(list(obj_props), result, existing, "", creating)
+    if checker.errors:
+        raise Fault("cortex.invalidArgument.validation", reason="Validation error.", faults=checker.errors)
+    return result
