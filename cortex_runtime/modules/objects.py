@@ -17,6 +17,7 @@ so opening a cursor on 100,000 matches reads one batch, not the whole result.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -26,6 +27,7 @@ from bson import ObjectId
 
 from ..faults import Fault
 from ..objects.instances import ObjectLayer, dig
+from ..objects.updates import patch_to_update
 from ..sandbox import RunInfo
 
 __all__ = ["ObjectsModule", "ObjectsRun"]
@@ -170,7 +172,38 @@ def _execute(state: ObjectsRun, args: list[Any]) -> Any:
         return layer.count(name, options)
     if operation == "setOwner":
         return layer.set_owner(name, options.get("_id"), options.get("to"))
+    if operation in _PATH_WRITES:
+        return _path_write(layer, name, operation, options)
     raise Fault("cortex.invalidArgument.unspecified", reason=f"Unsupported operation {operation}.", path="operation")
+
+
+_PATH_WRITES = ("pathUpdate", "pathPush", "pathPatch", "pathDelete")
+_HEX = re.compile(r"^[0-9a-fA-F]{24}$")
+
+
+def _path_write(layer: Any, name: str, operation: str, options: dict[str, Any]) -> Any:
+    """``pathUpdate``/``pathPush``/``pathPatch``/``pathDelete``: a write at one path of the match."""
+    path = str(options.get("path") or "").replace("/", ".").strip(".")
+    body = options.get("body")
+    if operation == "pathDelete":
+        if not path:
+            return layer.delete_one(name, options.get("match"), options)
+        parent, _, last = path.rpartition(".")
+        update = {"$remove": {parent: [last]}} if parent and _HEX.match(last) else {"$unset": {path: 1}}
+    elif operation == "pathPush":
+        update = {"$push": {path: body}} if path else {"$push": body}
+    elif operation == "pathPatch":
+        ops = body if isinstance(body, list) else [body]
+        update = patch_to_update([{**op, "path": f"{path}.{op['path']}" if path and op.get("path") else op.get("path") or path or None} for op in ops if isinstance(op, dict)])
+    else:
+        update = {"$set": {path: body}} if path else {"$set": body}
+    result = layer.update_one(name, options.get("match"), update, {**options, "lean": False})
+    if operation == "pathDelete" or not path:
+        return True if operation == "pathDelete" else result
+    try:
+        return dig(result, path)
+    except Fault:
+        return None
 
 
 _COMMANDS = {

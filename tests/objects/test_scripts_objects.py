@@ -1,0 +1,308 @@
+"""The object layer as scripts use it: org.objects, CortexObject, cursors and operations."""
+
+from __future__ import annotations
+
+import pytest
+from bson import ObjectId
+
+from cortex_runtime.modules.objects import ObjectsRun
+from cortex_runtime.runtime import RunContext, Runtime
+from cortex_runtime.sandbox import OrgRef
+
+WIDGET = """
+org.objects.objects.insertOne({
+  label: 'Widget', name: 'c_widget',
+  defaultAcl: [{type: 4, allow: 7}], createAcl: [{type: 1, target: consts.principals.public}],
+  properties: [
+    {label: 'Name', name: 'c_name', type: 'String', indexed: true},
+    {label: 'N', name: 'c_n', type: 'Number', indexed: true},
+    {label: 'Foo', name: 'c_foo', type: 'Boolean', indexed: true},
+    {label: 'Code', name: 'c_code', type: 'String', indexed: true, unique: true},
+    {label: 'Note', name: 'c_note', type: 'String'},
+    {label: 'Email', name: 'c_email', type: 'String', validators: [{name: 'email'}]},
+    {label: 'Req', name: 'c_req', type: 'String', validators: [{name: 'required'}]}
+  ]
+}).execute()
+"""
+
+
+@pytest.fixture(scope="module")
+def runtime() -> Runtime:
+    rt = Runtime()
+    rt.sandbox.prepare()
+    return rt
+
+
+@pytest.fixture(scope="module")
+def org(runtime):
+    org, admin = runtime.orgs.create("scripting")
+    result = runtime.run(WIDGET + "return 1", org=org, principal=admin)
+    assert result.ok, result.fault
+    docs = ", ".join(f"{{c_name: 'w{i}', c_n: {i}, c_foo: {'true' if i % 2 else 'false'}, c_req: 'r'}}" for i in range(25))
+    seeded = runtime.run(f"return org.objects.c_widgets.insertMany([{docs}]).execute().insertedCount", org=org, principal=admin)
+    assert seeded.value == 25, seeded.fault
+    return org, admin
+
+
+def run(runtime, org, source, **kwargs):
+    org_, principal = org
+    result = runtime.run(source, org=org_, principal=kwargs.pop("principal", principal), **kwargs)
+    return result
+
+
+def value(runtime, org, source, **kwargs):
+    result = run(runtime, org, source, **kwargs)
+    assert result.ok, result.fault and result.fault.to_json()
+    return result.value
+
+
+def fault(runtime, org, source, **kwargs):
+    result = run(runtime, org, source, **kwargs)
+    assert result.fault is not None, result.value
+    return result.fault
+
+
+# ---- acceptance 1: the seed's CortexObject examples ---------------------------------------
+
+
+def test_seed_nums_update_example(runtime):
+    org, admin = runtime.orgs.create("nums")
+    result = runtime.run(
+        """
+        org.objects.objects.insertOne({label: 'Num', name: 'c_num', defaultAcl: [{type: 4, allow: 7}], createAcl: [{type: 1, target: consts.principals.public}],
+          properties: [{label: 'Val', name: 'c_val', type: 'Number', array: true},
+                       {label: 'Doc', name: 'c_doc', type: 'Document', array: true, properties: [
+                          {label: 'Del', name: 'c_del', type: 'Number'}, {label: 'Arr', name: 'c_arr', type: 'Number', array: true}]}]}).execute()
+        const Nums = CortexObject.as('c_num');
+        const _id = Nums.insertOne({c_val: [1, 2, 3], c_doc: [{c_del: 1, c_arr: [1]}, {c_del: 2}, {c_del: 3}]}).execute();
+        const [a, b, c] = Nums.find({_id}).next().c_doc.map(d => d._id);
+        const updated = CortexObject.as('c_nums').updateOne({_id: _id.toString()}, {
+          $push: {c_doc: {c_arr: [1, 2, 3]}},
+          $set: {c_doc: [{_id: a, c_del: 420, c_arr: [1, 2, 3, 4]}]},
+          $unset: {['c_doc.' + a + '.c_del']: 1},
+          $remove: {c_doc: [b.toString(), c.toString()], ['c_doc.' + a + '.c_arr']: [1, 2]}
+        }).execute();
+        const after = Nums.find({_id}).next();
+        return {updated: updated.equals(_id), first: after.c_doc[0], second: after.c_doc[1].c_arr, length: after.c_doc.length, a: a.toString()}
+        """,
+        org=org,
+        principal=admin,
+    )
+    assert result.ok, result.fault and result.fault.to_json()
+    out = result.plain()
+    assert out["updated"] is True
+    assert out["first"] == {"_id": out["a"], "c_arr": [3, 4]}
+    assert out["second"] == [1, 2, 3]
+    assert out["length"] == 2
+
+
+def test_seed_custom_base_and_named_class(runtime, org):
+    out = value(
+        runtime,
+        org,
+        """
+        class CustomBase extends CortexObject {
+            static findOne(filter, ...paths) {
+                const cursor = this.find(filter).skipAcl().limit(1).grant(8);
+                if (paths.length) cursor.paths(...paths);
+                return cursor.hasNext() ? cursor.next() : null;
+            }
+        };
+        const widget = CustomBase.as('c_widget').findOne({c_name: 'w3'}, 'c_n');
+        const me = CustomBase.as('Account').findOne({email: script.principal.email}, 'name');
+
+        class c_Widget extends CortexObject {
+           static findAllFoos(skip = 0, limit = 100) {
+                return this.find({c_foo: true}).skip(skip).limit(limit).toList()
+           }
+        }
+        const foos = c_Widget.findAllFoos(0, 5);
+        return {widget, me, foos: foos.data.length, hasMore: foos.hasMore, base: CustomBase.as('c_widget').objectName}
+        """,
+    )
+    assert out["widget"]["c_n"] == 3 and "c_name" not in out["widget"]
+    assert out["me"]["name"] == {"first": "Admin", "last": "scripting"}
+    assert (out["foos"], out["hasMore"], out["base"]) == (5, True, "c_widget")
+
+
+def test_principal_is_a_cortex_object(runtime):
+    org, admin = runtime.orgs.create("principal")
+    out = runtime.run(
+        "script.principal.update('name.first', 'Tim'); return [script.principal instanceof CortexObject, script.principal.isAuthenticated(), org.objects.accounts.find({_id: script.principal._id}).paths('name.first').next().name.first]",
+        org=org,
+        principal=admin,
+    )
+    assert out.value == [True, True, "Tim"], out.fault
+
+
+# ---- object names ----------------------------------------------------------------------------
+
+
+def test_object_names_resolve_every_way(runtime, org):
+    out = value(
+        runtime,
+        org,
+        "const n = 'c_widgets'; return [org.objects.c_widget.count(), org.objects.c_widgets.count(), org.objects.C_Widgets.count(), org.objects[n].count(), org.objects.c_widget === org.objects.C_WIDGETS, require('accounts') === org.objects.accounts]",
+    )
+    assert out == [25, 25, 25, 25, True, True]
+
+
+def test_unknown_object_faults_when_it_executes(runtime, org):
+    out = value(runtime, org, "const c = org.objects.c_nothing.find(); try { c.next() } catch (e) { return [e.errCode, e.code, e.statusCode, e.path] }")
+    assert out == ["cortex.invalidArgument.object", "kInvalidObject", 400, "c_nothing"]
+
+
+# ---- acceptance 3: query faults ----------------------------------------------------------------
+
+QUERY_FAULTS = {
+    "non-indexed where": ("org.objects.c_widgets.find({c_note: 'x'}).toArray()", "cortex.invalidArgument.query", "c_note"),
+    "non-indexed sort": ("org.objects.c_widgets.find().sort({c_note: 1}).toArray()", "cortex.invalidArgument.query", "c_note"),
+    "unknown operator": ("org.objects.c_widgets.find({c_n: {$foo: 1}}).toArray()", "cortex.invalidArgument.query", "$foo"),
+    "restricted operator": ("org.objects.c_widgets.find({c_n: {$ne: 1}}).toArray()", "cortex.invalidArgument.query", "$ne"),
+    "$not refused": ("org.objects.c_widgets.find({c_n: {$not: {$gt: 1}}}).toArray()", "cortex.invalidArgument.query", "$not"),
+    "21 stages": ("org.objects.c_widgets.aggregate(Array.from({length: 21}, () => ({$limit: 5}))).toArray()", "cortex.invalidArgument.query", "21"),
+}
+
+
+@pytest.mark.parametrize(("source", "err_code", "named"), QUERY_FAULTS.values(), ids=QUERY_FAULTS.keys())
+def test_query_faults(runtime, org, source, err_code, named):
+    f = fault(runtime, org, source)
+    assert f.errCode == err_code
+    assert f.status == 400
+    assert named in f"{f.message} {f.reason} {f.path}"
+
+
+def test_script_limit_is_not_rest_bound(runtime, org):
+    assert value(runtime, org, "return org.objects.c_widgets.find().limit(10000).toArray().length") == 25
+
+
+# ---- acceptance 4: validation ------------------------------------------------------------------
+
+
+def test_validation_faults_name_the_property_and_write_nothing(runtime, org):
+    before = value(runtime, org, "return org.objects.c_widgets.count()")
+    f = fault(runtime, org, "org.objects.c_widgets.insertOne({c_name: 'bad', c_n: 'not a number', c_email: 'nope'}).execute()")
+    assert f.errCode == "cortex.invalidArgument.validation" and f.code == "kValidationError"
+    paths = {child.path for child in f.faults}
+    assert paths == {"c_widget.c_n", "c_widget.c_email", "c_widget.c_req"}
+    assert {child.code for child in f.faults} == {"kCastError", "kInvalidEmailFormat", "kRequired"}
+    assert value(runtime, org, "return org.objects.c_widgets.count()") == before
+
+
+def test_unique_violation(runtime, org):
+    value(runtime, org, "return org.objects.c_widgets.insertOne({c_code: 'unique-1', c_req: 'r'}).execute()")
+    f = fault(runtime, org, "org.objects.c_widgets.insertOne({c_code: 'unique-1', c_req: 'r'}).execute()")
+    assert f.errCode == "cortex.conflict.duplicateKey" and f.status == 409
+    value(runtime, org, "return org.objects.c_widgets.deleteMany({c_code: 'unique-1'}).execute()")
+
+
+# ---- acceptance 5: cursors ---------------------------------------------------------------------
+
+
+def test_cursor_behaviour(runtime, org):
+    out = value(
+        runtime,
+        org,
+        """
+        const list = org.objects.c_widgets.find().toList();
+        const all = org.objects.c_widgets.find().toArray();
+        const c = org.objects.c_widgets.find().limit(2);
+        c.next(); c.next();
+        let error; try { c.next() } catch (e) { error = e instanceof RangeError }
+        let n = 0; for (const d of org.objects.c_widgets.find()) n++;
+        const sorted = org.objects.c_widgets.find({c_n: {$gte: 20}}).sort({c_n: -1}).map(d => d.c_n);
+        return [list.data.length, list.hasMore, all.length, error, n, sorted]
+        """,
+    )
+    assert out == [10, True, 25, True, 25, [24, 23, 22, 21, 20]]
+
+
+def test_cursor_streams_in_batches(runtime):
+    org, admin = runtime.orgs.create("bigcursor")
+    runtime.run(
+        "org.objects.objects.insertOne({label: 'Row', name: 'c_row', defaultAcl: [{type: 4, allow: 7}], createAcl: [{type: 1, target: consts.principals.public}], properties: [{label: 'I', name: 'c_i', type: 'Number'}]}).execute()",
+        org=org,
+        principal=admin,
+    )
+    runtime.store.contexts.insert_many(
+        [
+            {"_id": ObjectId(), "org": org._id, "object": "c_row", "c_i": i, "owner": {"_id": admin._id}, "creator": {"_id": admin._id}, "acl": []}
+            for i in range(100_000)
+        ]
+    )
+    objects = ObjectsRun(runtime.layer(org, admin))
+    context = RunContext(org=org, principal=admin, objects=objects)
+    result = runtime.sandbox.run(
+        "const c = org.objects.c_rows.find().batchSize(50); const first = c.next(); return [typeof first.c_i, c.hasNext()]",
+        org=OrgRef(org._id, org.code),
+        principal=admin.to_js(),
+        context=context,
+    )
+    assert result.value == ["number", True], result.fault
+    assert objects.documents_sent == 50
+
+
+# ---- acceptance 6: write result shapes ---------------------------------------------------------
+
+
+def test_write_result_shapes(runtime, org):
+    out = value(
+        runtime,
+        org,
+        """
+        const W = org.objects.c_widgets;
+        const id = W.insertOne({c_name: 'shape', c_req: 'r'}).execute();
+        const full = W.insertOne({c_name: 'full', c_req: 'r'}).lean(false).execute();
+        const many = W.insertMany([{c_name: 'm1', c_req: 'r'}, {c_name: 'm2'}, {c_name: 'm3', c_req: 'r'}]).execute();
+        const dry = W.insertOne({c_name: 'dry', c_req: 'r'}).dryRun().execute();
+        const dryCount = W.count({c_name: 'dry'});
+        const deleted = W.deleteOne({_id: id}).execute();
+        const deletedMany = W.deleteMany({c_name: {$in: ['m1', 'm3', 'full']}}).execute();
+        let missing; try { W.deleteOne({_id: id}).execute() } catch (e) { missing = e.errCode }
+        return [id instanceof ObjectID, full.c_name, many.insertedCount, many.insertedIds.map(i => i.index), many.writeErrors.map(e => [e.index, e.errCode]),
+                dry instanceof ObjectID, dryCount, deleted, deletedMany, missing]
+        """,
+    )
+    assert out == [True, "full", 2, [0, 2], [[1, "cortex.invalidArgument.validation"]], True, 0, True, 3, "cortex.notFound.instance"]
+
+
+# ---- acceptance 7: orgs are isolated -------------------------------------------------------------
+
+
+def test_two_orgs_never_see_each_other(runtime, org):
+    other, other_admin = runtime.orgs.create("other-org")
+    seen = runtime.run(
+        "return [org.objects.objects.find({name: 'c_widget'}).toArray().length, org.objects.accounts.find().toArray().map(a => a.email)]",
+        org=other,
+        principal=other_admin,
+    )
+    assert seen.value == [0, ["admin@example.com"]], seen.fault
+    f = runtime.run("return org.objects.c_widgets.find().toArray()", org=other, principal=other_admin).fault
+    assert f is not None and f.errCode == "cortex.invalidArgument.object"
+    mine = value(runtime, org, "return org.objects.accounts.find().toArray().length")
+    assert mine == 1
+
+
+# ---- definitions ---------------------------------------------------------------------------------
+
+
+def test_definition_limits_and_stored_options(runtime):
+    org, admin = runtime.orgs.create("definitions")
+
+    def define(props: str, name: str = "c_def") -> object:
+        return runtime.run(
+            f"return org.objects.objects.insertOne({{label: 'D', name: '{name}', properties: {props}}}).lean(false).execute()",
+            org=org,
+            principal=admin,
+        )
+
+    indexed_20_unique_1 = "[" + ",".join(f"{{label: 'P{i}', name: 'c_p{i}', type: 'String', indexed: true}}" for i in range(20)) + ", {label: 'U', name: 'c_u', type: 'String', indexed: true, unique: true}]"
+    assert define(indexed_20_unique_1, "c_ok").ok
+    indexed_21 = "[" + ",".join(f"{{label: 'P{i}', name: 'c_p{i}', type: 'String', indexed: true}}" for i in range(21)) + "]"
+    too_many = define(indexed_21, "c_bad")
+    assert too_many.fault is not None and too_many.fault.status == 400
+    kept = define("[{label: 'H', name: 'c_h', type: 'String', history: true, localized: true, auditing: {enabled: true}}]", "c_kept")
+    assert kept.ok, kept.fault
+    assert kept.value["properties"][0]["history"] is True
+    unprefixed = define("[]", "plain")
+    assert unprefixed.ok and unprefixed.value["name"] == "c_plain"
