@@ -9,6 +9,7 @@ from typing import Any
 from .config import Limits
 from .modules.objects import ObjectsModule, ObjectsRun
 from .modules.registry import ModuleRegistry
+from .modules.script import ScriptModule
 from .objects.instances import ObjectLayer
 from .objects.orgs import Org, Orgs
 from .objects.principals import Principal
@@ -31,7 +32,7 @@ class Runtime:
     def __init__(self, *, mongodb_uri: str | None = None, sandbox: Sandbox | None = None) -> None:
         self.store = Store.open(mongodb_uri)
         self.orgs = Orgs(self.store)
-        self.modules = ModuleRegistry([ObjectsModule()])
+        self.modules = ModuleRegistry([ObjectsModule(), ScriptModule()])
         self.sandbox = sandbox if sandbox is not None else Sandbox(host_api=self.modules)
         if sandbox is not None:
             sandbox.host_api = self.modules

@@ -86,6 +86,20 @@ const __cx_fillScript = function (config) {
     originalPrincipal: config.principal ? config.principal._id : undefined,
     inline: !!config.inline,
     config: Object.freeze({ query: Object.freeze({ defaultMaxTimeMS: 10000, minTimeMS: 10, maxTimeMS: 30000 }) }),
+    // Runs fn as another principal (id, email or account instance); see modules/script.py.
+    as: function as(principal, options, fn) {
+      if (typeof options === "function") {
+        fn = options;
+        options = {};
+      }
+      if (typeof fn !== "function") throw Fault.create("cortex.invalidArgument.unspecified", { reason: "script.as expects a function." });
+      __cx_call("script.as.begin", [principal && principal._id ? principal._id : principal, options || {}]);
+      try {
+        return fn();
+      } finally {
+        __cx_call("script.as.end", []);
+      }
+    },
     exit: function exit(value) {
       __cx_exited = true;
       __cx_exitValue = value;

@@ -995,6 +995,13 @@ const __cx_accountMethods = {
   },
 };
 
+// Statics of the accounts class (scripting-core §6) that the object layer supports so far.
+const __cx_accountStatics = {
+  provision(payload, options) {
+    return __cx_call("objects.provision", [payload, options || {}]);
+  },
+};
+
 // The class for a canonical object name, extending `base`; one per (base, name).
 const __cx_classFor = function (base, objectName) {
   let byName = __cx_classes.get(base);
@@ -1007,7 +1014,10 @@ const __cx_classFor = function (base, objectName) {
     cls = class extends base {};
     Object.defineProperty(cls, "name", { value: objectName });
     __cx_classNames.set(cls, objectName);
-    if (objectName === "account") __cx_mixin(cls.prototype, __cx_accountMethods);
+    if (objectName === "account") {
+      __cx_mixin(cls.prototype, __cx_accountMethods);
+      __cx_mixin(cls, __cx_accountStatics);
+    }
     byName.set(objectName, cls);
   }
   return cls;

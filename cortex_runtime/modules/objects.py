@@ -8,6 +8,7 @@ Host calls (each with its arguments as an array):
 - ``objects.cursor.fetch [cursorId, count]`` -> ``{buffer, done}``; ``objects.cursor.close [cursorId]``.
 - ``objects.cursor.list [options]`` -> ``{object: 'list', data, hasMore}`` (limit default 10).
 - ``objects.cursor.count [options]`` -> Number; ``objects.cursor.pathRead [options, path, {throwNotFound}]``.
+- ``objects.provision [payload, options]`` -> the new account (``org.objects.accounts.provision``).
 - ``objects.execute [options]`` -> the result of ``options.operation`` (insertOne, insertMany,
   updateOne, updateMany, patchOne, patchMany, deleteOne, deleteMany, readOne, count, setOwner).
 
@@ -38,11 +39,26 @@ MAX_BATCH = 100
 
 @dataclass
 class ObjectsRun:
-    """Per-run state of the objects module: the caller's object layer and its open cursors."""
+    """Per-run state of the objects module: the caller's object layer and its open cursors.
+
+    ``script.as`` pushes another principal's layer; while it runs in safe mode (the
+    default) the privileged options ``skipAcl``, ``grant``, ``roles`` and
+    ``bypassCreateAcl`` are ignored.
+    """
 
     layer: ObjectLayer
     cursors: dict[str, _Cursor] = field(default_factory=dict)
     documents_sent: int = 0
+    safe: bool = False
+    stack: list[tuple[ObjectLayer, bool]] = field(default_factory=list)
+
+    def push(self, layer: ObjectLayer, safe: bool) -> None:
+        self.stack.append((self.layer, self.safe))
+        self.layer, self.safe = layer, self.safe or safe
+
+    def pop(self) -> None:
+        if self.stack:
+            self.layer, self.safe = self.stack.pop()
 
 
 def _batch_size(value: Any) -> int:
@@ -75,6 +91,15 @@ def _options(args: list[Any], index: int = 0) -> dict[str, Any]:
     return value
 
 
+_PRIVILEGED = ("skipAcl", "grant", "roles", "bypassCreateAcl")
+
+
+def _checked(state: ObjectsRun, options: dict[str, Any]) -> dict[str, Any]:
+    if state.safe:
+        return {k: v for k, v in options.items() if k not in _PRIVILEGED}
+    return options
+
+
 def _resolve(state: ObjectsRun, args: list[Any]) -> Any:
     name = args[0] if args else None
     found = state.layer.definitions.get(name) if isinstance(name, str) else None
@@ -95,7 +120,7 @@ class _Cursor:
 
 
 def _open(state: ObjectsRun, args: list[Any]) -> Any:
-    options = _options(args)
+    options = _checked(state, _options(args))
     if len(state.cursors) >= MAX_OPEN_CURSORS:
         raise Fault("script.error.unspecified", reason="too many open cursors.")
     cursor = _Cursor(state.layer.iterate(options["object"], options))
@@ -126,17 +151,17 @@ def _close(state: ObjectsRun, args: list[Any]) -> None:
 
 
 def _list(state: ObjectsRun, args: list[Any]) -> Any:
-    options = _options(args)
+    options = _checked(state, _options(args))
     return state.layer.list(options["object"], options)
 
 
 def _count(state: ObjectsRun, args: list[Any]) -> int:
-    options = _options(args)
+    options = _checked(state, _options(args))
     return state.layer.count(options["object"], options)
 
 
 def _path_read(state: ObjectsRun, args: list[Any]) -> Any:
-    options = _options(args)
+    options = _checked(state, _options(args))
     path = args[1] if len(args) > 1 else None
     flags = args[2] if len(args) > 2 and isinstance(args[2], dict) else {}
     first = next(state.layer.iterate(options["object"], {**options, "limit": 1}), None)
@@ -148,7 +173,7 @@ def _path_read(state: ObjectsRun, args: list[Any]) -> Any:
 
 
 def _execute(state: ObjectsRun, args: list[Any]) -> Any:
-    options = _options(args)
+    options = _checked(state, _options(args))
     layer, name, operation = state.layer, options["object"], options.get("operation")
     if operation == "insertOne":
         return layer.insert_one(name, options.get("document"), options)
@@ -206,7 +231,14 @@ def _path_write(layer: Any, name: str, operation: str, options: dict[str, Any]) 
         return None
 
 
+def _provision(state: ObjectsRun, args: list[Any]) -> Any:
+    payload = args[0] if args else None
+    options = args[1] if len(args) > 1 and isinstance(args[1], dict) else {}
+    return state.layer.provision(payload, options)
+
+
 _COMMANDS = {
+    "provision": _provision,
     "resolve": _resolve,
     "cursor.open": _open,
     "cursor.fetch": _fetch,

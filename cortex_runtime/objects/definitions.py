@@ -103,6 +103,15 @@ def standard_definitions() -> dict[str, ObjectDef]:
     return {d.name: d for d in (account, org, definition)}
 
 
+def plural(name: str) -> str:
+    """English plural of an object name (the route segment): c_box -> c_boxes, c_study -> c_studies."""
+    if re.search(r"(s|x|z|ch|sh)$", name):
+        return name + "es"
+    if re.search(r"[^aeiou]y$", name):
+        return name[:-1] + "ies"
+    return name + "s"
+
+
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -223,7 +232,7 @@ class Definitions:
         return ObjectDef(
             name=doc["name"],
             label=doc.get("label", doc["name"]),
-            plural_name=doc.get("pluralName") or doc["name"] + "s",
+            plural_name=doc.get("pluralName") or plural(doc["name"]),
             properties=_parse_properties(doc.get("properties")),
             default_acl=list(doc.get("defaultAcl") or []),
             create_acl=list(doc.get("createAcl") or []),
@@ -259,7 +268,7 @@ class Definitions:
                 raise _fault(f"Invalid object name {raw.get('name')}.", "name", "cortex.invalidArgument.customName")
             name = name.lower()
         doc["name"] = name
-        doc["pluralName"] = (standard.plural_name if standard else doc.get("pluralName") or name + "s").lower()
+        doc["pluralName"] = (standard.plural_name if standard else doc.get("pluralName") or plural(name)).lower()
         props = _parse_properties(doc.get("properties"))
         if standard is not None:
             bad = next((p.name for p in props if not p.name.startswith("c_") and "__" not in p.name), None)

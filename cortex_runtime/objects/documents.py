@@ -14,6 +14,7 @@ from bson import ObjectId
 
 from ..faults import Fault
 from .acl import resolve_access
+from .definitions import plural
 from .model import ObjectDef, PropertyDef
 from .principals import Principal
 
@@ -61,10 +62,10 @@ class Selection:
         return self.paths is not None and any(p.startswith(name + ".") and p != name for p in self.paths)
 
 
-def reference(value: Any, object_name: str, plural: str) -> Any:
+def reference(value: Any, object_name: str, plural_name: str) -> Any:
     if isinstance(value, Mapping) and value.get("_id") is not None:
         ref_id = value["_id"]
-        return {"_id": ref_id, "object": object_name, "path": f"/{plural}/{ref_id}"}
+        return {"_id": ref_id, "object": object_name, "path": f"/{plural_name}/{ref_id}"}
     return value
 
 
@@ -134,8 +135,8 @@ def _value_out(
     if prop.type == "Reference":
         source = prop.source_object or str(prop.options.get("sourceObject") or "")
         if prop.array and isinstance(value, list):
-            return [_reference_out(principal, source, source + "s", v, selection, prop.name, load, grant, depth) for v in value]
-        return _reference_out(principal, source, source + "s", value, selection, prop.name, load, grant, depth)
+            return [_reference_out(principal, source, plural(source), v, selection, prop.name, load, grant, depth) for v in value]
+        return _reference_out(principal, source, plural(source), value, selection, prop.name, load, grant, depth)
     if prop.type in ("Document", "Set") and prop.properties:
         if prop.array and isinstance(value, list):
             return [_document_out(principal, prop, item, access, inner, load, grant, depth, doc, obj) for item in value if isinstance(item, Mapping)]
@@ -173,7 +174,7 @@ def _document_out(
 def _reference_out(
     principal: Principal,
     object_name: str,
-    plural: str,
+    plural_name: str,
     value: Any,
     selection: Selection,
     name: str,
@@ -181,7 +182,7 @@ def _reference_out(
     grant: int | None,
     depth: int,
 ) -> Any:
-    stub = reference(value, object_name, plural)
+    stub = reference(value, object_name, plural_name)
     if load is None or not selection.expands(name) or not isinstance(stub, Mapping) or depth >= 3:
         return stub
     found = load(object_name, stub["_id"])

@@ -21,6 +21,7 @@ from .acl import can_create, level_of, resolve_access
 from .definitions import Definitions
 from .documents import Selection, shape
 from .model import ACCESS, ObjectDef, PropertyDef
+from .orgs import account_document, insert_account
 from .principals import Principal
 from .properties import validate_document
 from .query import ACCOUNT_NATIVE_INDEXED, QueryContext, check_exclusive, check_limit, check_skip, compile_pipeline, compile_sort, compile_where
@@ -439,6 +440,21 @@ class ObjectLayer:
             if self.store.contexts.find_one({"org": self.org_id, "object": "account", "_id": account_id}, {"_id": 1}) is None:
                 raise Fault("cortex.notFound.instance", reason=f"account {value} not found.", path="account")
         return account_id
+
+    # ---- accounts --------------------------------------------------------------------
+
+    def provision(self, payload: Any, options: Mapping[str, Any]) -> dict[str, Any]:
+        """``accounts.provision``: create an account offline (scripts are trusted to do so)."""
+        if not isinstance(payload, Mapping) or not isinstance(payload.get("email"), str):
+            child = Fault("cortex.invalidArgument.required", path="account.email")
+            raise Fault("cortex.invalidArgument.validation", reason="Validation error.", faults=[child])
+        obj = self.definitions.require("account")
+        fields = {k: v for k, v in payload.items() if k not in SYSTEM_KEYS and k != "password"}
+        checked = validate_document(obj.properties, fields, creating=True, object_name="account")
+        email = str(checked.pop("email"))
+        doc = account_document(self.org_id, email=email, name=checked.pop("name", None), roles=checked.pop("roles", None), **checked)
+        insert_account(self.store, doc)
+        return self._shape(obj, doc, ACCESS["delete"], Selection(options.get("paths"), options.get("include")), ReadOptions())
 
     # ---- definitions ----------------------------------------------------------------
 

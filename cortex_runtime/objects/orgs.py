@@ -12,7 +12,35 @@ from ..faults import Fault
 from .principals import ADMINISTRATOR, Principal
 from .store import Store, map_store_errors
 
-__all__ = ["Org", "Orgs"]
+__all__ = ["Org", "Orgs", "account_document", "insert_account", "load_principal"]
+
+
+def account_document(org_id: ObjectId, *, email: str, name: dict[str, Any] | None = None, roles: list[ObjectId] | None = None, **fields: Any) -> dict[str, Any]:
+    """A new account instance as stored; the account owns and created itself."""
+    account_id = ObjectId()
+    return {
+        **fields,
+        "_id": account_id,
+        "org": org_id,
+        "object": "account",
+        "email": email.strip().lower(),
+        "name": dict(name or {}),
+        "roles": list(roles or []),
+        "state": fields.get("state", "verified"),
+        "created": datetime.now(timezone.utc),
+        "creator": {"_id": account_id},
+        "owner": {"_id": account_id},
+        "updated": None,
+        "acl": [],
+    }
+
+
+def insert_account(store: Store, doc: dict[str, Any]) -> None:
+    """Store a new account; a second account with the same email in the org is refused."""
+    with map_store_errors():
+        if store.contexts.find_one({"org": doc["org"], "object": "account", "email": doc["email"]}, {"_id": 1}) is not None:
+            raise Fault("cortex.conflict.duplicateEmail", path="email")
+        store.contexts.insert_one(doc)
 
 
 @dataclass(frozen=True)
@@ -56,47 +84,35 @@ class Orgs:
 
     def provision(self, org: Org, *, email: str, name: dict[str, str] | None = None, roles: list[ObjectId] | None = None) -> Principal:
         """Create an account (no access check: the caller decides who may)."""
-        email = email.strip().lower()
-        now = datetime.now(timezone.utc)
-        account_id = ObjectId()
-        doc = {
-            "_id": account_id,
-            "org": org._id,
-            "object": "account",
-            "email": email,
-            "name": dict(name or {}),
-            "roles": list(roles or []),
-            "state": "verified",
-            "created": now,
-            "creator": {"_id": account_id},
-            "owner": {"_id": account_id},
-            "updated": None,
-            "acl": [],
-        }
-        with map_store_errors():
-            if self.store.contexts.find_one({"org": org._id, "object": "account", "email": email}) is not None:
-                raise Fault("cortex.conflict.duplicateEmail", path="email")
-            self.store.contexts.insert_one(doc)
-        return self.principal(org, account_id)
+        doc = account_document(org._id, email=email, name=name, roles=roles)
+        insert_account(self.store, doc)
+        return self.principal(org, doc["_id"])
 
     def principal(self, org: Org, account: ObjectId | str) -> Principal:
         """The principal of an account, by id or email."""
-        query: dict[str, Any] = {"org": org._id, "object": "account"}
-        if isinstance(account, str) and "@" in account:
-            query["email"] = account.strip().lower()
-        else:
-            try:
-                query["_id"] = ObjectId(str(account))
-            except Exception as exc:
-                raise Fault("cortex.invalidArgument.invalidObjectId", path="principal") from exc
-        with map_store_errors():
-            doc = self.store.contexts.find_one(query)
-        if doc is None:
-            raise Fault("cortex.notFound.instance", reason="account not found.", path="account")
-        return Principal(
-            _id=doc["_id"],
-            org=org._id,
-            email=doc.get("email"),
-            roles=tuple(doc.get("roles") or ()),
-            name=dict(doc.get("name") or {}),
-        )
+        return load_principal(self.store, org._id, account)
+
+
+def load_principal(store: Store, org_id: ObjectId, account: Any) -> Principal:
+    """The principal of an account of the org, by id, email or an object with an ``_id``."""
+    if isinstance(account, dict):
+        account = account.get("_id")
+    query: dict[str, Any] = {"org": org_id, "object": "account"}
+    if isinstance(account, str) and "@" in account:
+        query["email"] = account.strip().lower()
+    else:
+        try:
+            query["_id"] = ObjectId(str(account))
+        except Exception as exc:
+            raise Fault("cortex.invalidArgument.invalidObjectId", path="principal") from exc
+    with map_store_errors():
+        doc = store.contexts.find_one(query)
+    if doc is None:
+        raise Fault("cortex.notFound.instance", reason="account not found.", path="account")
+    return Principal(
+        _id=doc["_id"],
+        org=org_id,
+        email=doc.get("email"),
+        roles=tuple(doc.get("roles") or ()),
+        name=dict(doc.get("name") or {}),
+    )

@@ -140,6 +140,8 @@ def apply_update(stored: Mapping[str, Any], update: Any, *, merge: bool = False)
     """Apply ``update`` to a copy of ``stored``: (new document, changed top-level names, unset top-level names)."""
     if not isinstance(update, Mapping) or not update:
         raise _bad("An update document with $set, $push, $unset or $remove is required.")
+    if not any(str(key).startswith("$") for key in update):
+        update = {"$set": dict(update)}  # a plain body sets its properties, as a REST PUT does
     unknown = [key for key in update if key not in OPERATORS]
     if unknown:
         raise _bad(f"Unsupported update operator {unknown[0]}.", unknown[0])

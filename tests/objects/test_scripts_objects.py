@@ -306,3 +306,81 @@ def test_definition_limits_and_stored_options(runtime):
     assert kept.value["properties"][0]["history"] is True
     unprefixed = define("[]", "plain")
     assert unprefixed.ok and unprefixed.value["name"] == "c_plain"
+
+
+# ---- accounts, script.as, types, references, extensions ------------------------------------------
+
+
+def test_provision_and_script_as(runtime):
+    org, admin = runtime.orgs.create("as-org")
+    out = runtime.run(
+        """
+        org.objects.objects.insertOne({label: 'Note', name: 'c_note', defaultAcl: [{type: 4, allow: 7}], createAcl: [{type: 1, target: consts.principals.public}],
+          properties: [{label: 'T', name: 'c_t', type: 'String', indexed: true}]}).execute()
+        const tim = org.objects.accounts.provision({email: 'Tim@Example.com', name: {first: 'Tim', last: 'T'}})
+        org.objects.c_notes.insertOne({c_t: 'admin note'}).execute()
+        const safe = script.as(tim._id, {}, () => {
+          org.objects.c_notes.insertOne({c_t: 'tim note'}).execute()
+          return org.objects.c_notes.find().skipAcl().grant(8).map(n => n.c_t)
+        })
+        const unsafe = script.as('tim@example.com', {safe: false}, () => org.objects.c_notes.find().skipAcl().grant(8).map(n => n.c_t).sort())
+        let duplicate; try { org.objects.accounts.provision({email: 'tim@example.com'}) } catch (e) { duplicate = e.errCode }
+        return {email: tim.email, safe, unsafe, mine: org.objects.c_notes.find().map(n => n.c_t), duplicate}
+        """,
+        org=org,
+        principal=admin,
+    )
+    assert out.value == {
+        "email": "tim@example.com",
+        "safe": ["tim note"],
+        "unsafe": ["admin note", "tim note"],
+        "mine": ["admin note"],
+        "duplicate": "cortex.conflict.duplicateEmail",
+    }, out.fault
+
+
+def test_object_types_references_and_extensions(runtime):
+    org, admin = runtime.orgs.create("types-org")
+    out = runtime.run(
+        """
+        org.objects.objects.insertOne({label: 'Account', name: 'account', properties: [{label: 'Nick', name: 'c_nick', type: 'String'}]}).execute()
+        org.objects.objects.insertOne({label: 'Assessment', name: 'c_assessment', defaultAcl: [{type: 4, allow: 7}], createAcl: [{type: 1, target: consts.principals.public}],
+          properties: [{label: 'Patient', name: 'c_patient', type: 'Reference', sourceObject: 'account', expandable: true, indexed: true}],
+          objectTypes: [{label: 'Blood', name: 'c_blood_test', properties: [{label: 'Type', name: 'c_blood_type', type: 'String'}]}]}).execute()
+        script.principal.update({c_nick: 'boss'})
+        const A = org.objects.c_assessments
+        const id = A.insertOne({type: 'c_blood_test', c_patient: script.principal._id, c_blood_type: 'A'}).execute()
+        let untyped; try { A.insertOne({c_patient: script.principal._id}).execute() } catch (e) { untyped = [e.errCode, e.faults[0].path] }
+        const read = A.find({_id: id}).expand('c_patient').paths('type', 'c_blood_type', 'c_patient.c_nick').next()
+        const stub = A.find({_id: id}).next().c_patient
+        return {read, stub: [stub.object, stub.path === '/accounts/' + script.principal._id], untyped}
+        """,
+        org=org,
+        principal=admin,
+    )
+    assert out.ok, out.fault and out.fault.to_json()
+    value = out.plain()
+    assert value["read"]["type"] == "c_blood_test" and value["read"]["c_blood_type"] == "A"
+    assert value["read"]["c_patient"]["c_nick"] == "boss"
+    assert value["stub"] == ["account", True]
+    assert value["untyped"] == ["cortex.invalidArgument.validation", "c_assessment.type"]
+
+
+def test_definition_update_and_delete(runtime):
+    org, admin = runtime.orgs.create("def-changes")
+    out = runtime.run(
+        """
+        const defs = org.objects.objects
+        defs.insertOne({label: 'Box', name: 'c_box', defaultAcl: [{type: 4, allow: 7}], createAcl: [{type: 1, target: consts.principals.public}],
+          properties: [{label: 'A', name: 'c_a', type: 'String'}]}).execute()
+        defs.updateOne({name: 'c_box'}, {$push: {properties: {label: 'B', name: 'c_b', type: 'Number'}}}).execute()
+        const id = org.objects.c_boxes.insertOne({c_a: 'x', c_b: 2}).execute()
+        let retype; try { defs.updateOne({name: 'c_box'}, {$set: {properties: [{label: 'A', name: 'c_a', type: 'Number'}, {label: 'B', name: 'c_b', type: 'Number'}]}}).execute() } catch (e) { retype = e.errCode }
+        const deleted = defs.deleteOne({name: 'c_box'}).execute()
+        let gone; try { org.objects.c_boxes.find().toArray() } catch (e) { gone = e.errCode }
+        return [id instanceof ObjectID, retype, deleted, gone]
+        """,
+        org=org,
+        principal=admin,
+    )
+    assert out.value == [True, "cortex.invalidArgument.validation", True, "cortex.invalidArgument.object"], out.fault and out.fault.to_json()
