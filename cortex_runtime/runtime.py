@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .config import Limits
+from .modules.connections import ConnectionsModule
 from .modules.objects import ObjectsModule, ObjectsRun
 from .modules.registry import ModuleRegistry
 from .modules.script import ScriptModule
@@ -32,7 +33,7 @@ class Runtime:
     def __init__(self, *, mongodb_uri: str | None = None, sandbox: Sandbox | None = None) -> None:
         self.store = Store.open(mongodb_uri)
         self.orgs = Orgs(self.store)
-        self.modules = ModuleRegistry([ObjectsModule(), ScriptModule()])
+        self.modules = ModuleRegistry([ObjectsModule(), ScriptModule(), ConnectionsModule()])
         self.sandbox = sandbox if sandbox is not None else Sandbox(host_api=self.modules)
         if sandbox is not None:
             sandbox.host_api = self.modules

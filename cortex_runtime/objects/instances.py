@@ -441,6 +441,91 @@ class ObjectLayer:
                 raise Fault("cortex.notFound.instance", reason=f"account {value} not found.", path="account")
         return account_id
 
+    # ---- sharing ---------------------------------------------------------------------
+
+    def share(self, object_name: str, instance_id: Any, targets: Any, options: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Share an instance with accounts (§6.4-§6.5): the caller needs Share access and may
+        grant only what shareAcl, or else shareChain, allows. Connections are active at once;
+        each adds an instance acl entry for its target."""
+        obj = self.definitions.require(object_name)
+        opts = ReadOptions.parse(options)
+        try:
+            oid = ObjectId(str(instance_id))
+        except Exception as exc:
+            raise Fault("cortex.invalidArgument.invalidObjectId", path="_id") from exc
+        with map_store_errors():
+            doc = self.store.contexts.find_one({**self._base_filter(obj), "_id": oid})
+        if doc is None:
+            raise Fault("cortex.notFound.instance", reason=f"{obj.name} not found.", path=obj.name)
+        access = self._access(obj, doc, opts)
+        if not opts.skip_acl and access < ACCESS["share"]:
+            raise Fault("cortex.accessDenied.shareAccess", path=obj.name)
+        if not isinstance(targets, list) or not targets:
+            raise Fault("cortex.invalidArgument.unspecified", reason="targets must be a non-empty array.", path="targets")
+        connections = []
+        for target in targets:
+            if not isinstance(target, Mapping):
+                raise Fault("cortex.invalidArgument.connectionTarget", path="targets")
+            level = level_of(target.get("access"))
+            roles = _roles(target.get("roles"))
+            if level is None and not roles:
+                raise Fault("cortex.invalidArgument.connectionTarget", reason="A target needs an access level or roles.", path="targets")
+            if not opts.skip_acl:
+                self._check_share(obj, doc, access, level, roles, opts)
+            account = self._account_id(target.get("_id") or target.get("email"))
+            entries = ([{"_id": ObjectId(), "type": 1, "target": account, "allow": level}] if level else []) + [
+                {"_id": ObjectId(), "type": 1, "target": account, "allow": role} for role in roles
+            ]
+            connection = {
+                "_id": ObjectId(),
+                "org": self.org_id,
+                "object": "connection",
+                "context": {"_id": oid, "object": obj.name},
+                "target": {"account": {"_id": account}},
+                "access": level,
+                "roles": list(roles),
+                "state": 1,
+                "created": _now(),
+                "creator": {"_id": self.principal._id},
+                "owner": {"_id": self.principal._id},
+                "acl": [],
+            }
+            with map_store_errors():
+                self.store.contexts.insert_one(connection)
+                self.store.contexts.update_one({"_id": oid, "org": self.org_id}, {"$push": {"acl": {"$each": entries}}})
+            connections.append({k: v for k, v in connection.items() if k != "org"})
+        return connections
+
+    def _check_share(self, obj: ObjectDef, doc: Mapping[str, Any], access: int, level: int | None, roles: tuple[ObjectId, ...], opts: ReadOptions) -> None:
+        if obj.share_acl:
+            held = self.principal.all_roles(opts.roles)
+            for wanted in ([level] if level else []) + list(roles):
+                if not any(self._share_entry_allows(entry, obj, doc, access, held, wanted) for entry in obj.share_acl):
+                    raise Fault("cortex.accessDenied.shareAccess", reason=f"Sharing {wanted} is not allowed.", path=obj.name)
+            return
+        if roles:
+            raise Fault("cortex.accessDenied.shareAccess", reason="Roles can only be shared through shareAcl.", path=obj.name)
+        if level not in obj.share_chain or level >= access:
+            raise Fault("cortex.accessDenied.shareAccess", reason=f"Access level {level} cannot be shared.", path=obj.name)
+
+    def _share_entry_allows(self, entry: Mapping[str, Any], obj: ObjectDef, doc: Mapping[str, Any], access: int, held: frozenset[ObjectId], wanted: Any) -> bool:
+        allow = entry.get("allow")
+        if isinstance(wanted, ObjectId):
+            if str(allow) != str(wanted):
+                return False
+        elif not isinstance(allow, int) or isinstance(allow, bool) or wanted > allow:
+            return False
+        kind, target = entry.get("type"), entry.get("target")
+        if kind == 5:
+            return isinstance(target, int) and access >= target
+        if kind == 4:
+            return str((doc.get("owner") or {}).get("_id")) == str(self.principal._id)
+        if kind == 3:
+            return any(str(target) == str(role) for role in held)
+        if kind == 1:
+            return str(target) == str(self.principal._id)
+        return False
+
     # ---- accounts --------------------------------------------------------------------
 
     def provision(self, payload: Any, options: Mapping[str, Any]) -> dict[str, Any]:

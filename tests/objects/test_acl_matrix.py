@@ -135,3 +135,23 @@ def test_no_admin_bypass_on_custom_objects(world):
     runtime, org, admin, _, _ = world
     other = runtime.orgs.provision(org, email="other-admin@example.com", roles=[ADMINISTRATOR])
     assert list(runtime.layer(org, other).iterate("c_thing", {})) == []
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_share(world, level):
+    """Sharing needs Share (5) and may grant only a shareChain level strictly below the caller's."""
+    runtime, org, admin, callers, thing = world
+    admin_layer = runtime.layer(org, admin)
+    admin_layer.update_one("object", {"name": "c_thing"}, {"$set": {"shareChain": [6, 5, 4, 2]}}, {})
+    friend = runtime.orgs.provision(org, email=f"friend-{level}@example.com")
+    layer = runtime.layer(org, callers[level])
+    result = _outcome(lambda: layer.share("c_things", thing, [{"_id": friend._id, "access": 2}], {}))
+    if LEVELS[level] >= 5:
+        assert result[0]["access"] == 2
+        assert runtime.layer(org, friend).read_one("c_thing", {"where": {"_id": thing}})["access"] == 2
+        too_high = _outcome(lambda: layer.share("c_things", thing, [{"_id": friend._id, "access": LEVELS[level]}], {}))
+        assert too_high == "cortex.accessDenied.shareAccess"
+    elif LEVELS[level] >= 1:
+        assert result == "cortex.accessDenied.shareAccess"
+    else:
+        assert result == "cortex.accessDenied.shareAccess"

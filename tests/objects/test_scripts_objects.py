@@ -384,3 +384,22 @@ def test_definition_update_and_delete(runtime):
         principal=admin,
     )
     assert out.value == [True, "cortex.invalidArgument.validation", True, "cortex.invalidArgument.object"], out.fault and out.fault.to_json()
+
+
+def test_connections_create_shares_an_instance(runtime):
+    org, admin = runtime.orgs.create("share-org")
+    friend = runtime.orgs.provision(org, email="friend@example.com")
+    out = runtime.run(
+        """
+        org.objects.objects.insertOne({label: 'Doc', name: 'c_doc', defaultAcl: [{type: 4, allow: 7}], createAcl: [{type: 1, target: consts.principals.public}],
+          shareChain: [6, 5, 4, 2], properties: [{label: 'T', name: 'c_t', type: 'String'}]}).execute()
+        const id = org.objects.c_docs.insertOne({c_t: 'shared'}).execute()
+        const list = require('connections').create('c_docs', id, [{email: 'friend@example.com', access: consts.accessLevels.read}])
+        let denied; try { require('connections').create('c_docs', id, [{email: 'friend@example.com', access: 7}]) } catch (e) { denied = e.errCode }
+        return {count: list.length, access: list[0].access, denied, friendSees: script.as('friend@example.com', {}, () => org.objects.c_docs.find().map(d => [d.c_t, d.access]))}
+        """,
+        org=org,
+        principal=admin,
+    )
+    assert out.value == {"count": 1, "access": 4, "denied": "cortex.accessDenied.shareAccess", "friendSees": [["shared", 4]]}, out.fault
+    assert friend.email == "friend@example.com"
