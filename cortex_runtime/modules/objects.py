@@ -19,6 +19,7 @@ so opening a cursor on 100,000 matches reads one batch, not the whole result.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -86,7 +87,7 @@ def _options(args: list[Any], index: int = 0) -> dict[str, Any]:
     value = args[index] if len(args) > index else None
     if not isinstance(value, dict):
         raise Fault("cortex.invalidArgument.unspecified", reason="options must be an object.")
-    if not isinstance(value.get("object"), str):
+    if not isinstance(value.get("object"), str) and value.get("operation") != "bulk":
         raise Fault("cortex.invalidArgument.object", reason="No object name.", path="object")
     return value
 
@@ -123,7 +124,10 @@ def _open(state: ObjectsRun, args: list[Any]) -> Any:
     options = _checked(state, _options(args))
     if len(state.cursors) >= MAX_OPEN_CURSORS:
         raise Fault("script.error.unspecified", reason="too many open cursors.")
-    cursor = _Cursor(state.layer.iterate(options["object"], options))
+    if options.get("operation") == "bulk":
+        cursor = _Cursor(_bulk(state, options))
+    else:
+        cursor = _Cursor(state.layer.iterate(options["object"], options))
     buffer, done = cursor.take(_batch_size(options.get("batchSize")))
     state.documents_sent += len(buffer)
     if done:
@@ -172,8 +176,53 @@ def _path_read(state: ObjectsRun, args: list[Any]) -> Any:
     return dig(first, path) if path else first
 
 
+def _bulk(state: ObjectsRun, options: dict[str, Any]) -> Iterator[Any]:
+    """Results of a BulkOperation's operations, in order (cursors-operations.md §13):
+    ``{_id, object: 'operationResult', timestamp, path: '<name>[<op>][<item>]', data}``, or the
+    raw data with ``wrap: false``, nothing with ``output: false``; a failure is a fault in the
+    stream and, unless ``halt: false``, the last item."""
+    ops = options.get("ops")
+    if not isinstance(ops, list):
+        raise Fault("cortex.invalidArgument.unspecified", reason="A bulk operation needs ops.", path="ops")
+    for index, op in enumerate(ops):
+        if not isinstance(op, dict):
+            raise Fault("cortex.invalidArgument.unspecified", reason=f"Bulk op {index} is not an object.", path=f"ops.{index}")
+        if op.get("as") is not None:
+            raise Fault("kNotImplemented", reason="Bulk 'as' is not supported yet.", path=f"ops.{index}.as")
+        label = op.get("name") or op.get("operation")
+        body = {k: v for k, v in op.items() if k not in ("name", "halt", "wrap", "output", "as")}
+        if not isinstance(body.get("object"), str):
+            body["object"] = options.get("object")
+        try:
+            if body.get("operation") in ("cursor", "aggregate"):
+                results = list(state.layer.iterate(str(body["object"]), _checked(state, body)))
+            else:
+                data = _execute(state, [body])
+                results = [1 if body.get("operation") == "deleteOne" and data is True else data]
+        except Fault as fault:
+            yield {**fault.to_json(), "path": f"{label}[{index}]", "index": index}
+            if op.get("halt", True) is not False:
+                return
+            continue
+        if op.get("output") is False:
+            continue
+        for item_index, data in enumerate(results):
+            if op.get("wrap") is False:
+                yield data
+            else:
+                yield {
+                    "_id": ObjectId(),
+                    "object": "operationResult",
+                    "timestamp": int(time.time() * 1000),
+                    "path": f"{label}[{index}][{item_index}]",
+                    "data": data,
+                }
+
+
 def _execute(state: ObjectsRun, args: list[Any]) -> Any:
     options = _checked(state, _options(args))
+    if options.get("operation") == "bulk":
+        return list(_bulk(state, options))
     layer, name, operation = state.layer, options["object"], options.get("operation")
     if operation == "insertOne":
         return layer.insert_one(name, options.get("document"), options)

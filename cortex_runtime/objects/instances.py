@@ -206,14 +206,36 @@ class ObjectLayer:
 
     # ---- writes -------------------------------------------------------------------
 
-    def _check_writes(self, obj: ObjectDef, names: set[str], access: int, *, creating: bool, opts: ReadOptions, type_name: Any = None) -> None:
+    def _check_writes(self, obj: ObjectDef, names: set[str], access: int, *, creating: bool, opts: ReadOptions, doc: Mapping[str, Any]) -> None:
         for name in sorted(names):
-            prop = obj.property(name, type_name)
+            prop = obj.property(name, doc.get("type"))
             if prop is None:
                 if name in SYSTEM_KEYS:
                     raise Fault("cortex.accessDenied.notWritable", path=f"{obj.name}.{name}")
                 raise Fault("cortex.notFound.property", reason=f"{name} is not a property of {obj.name}.", path=f"{obj.name}.{name}")
+            if prop.acl:  # a property acl can only raise access to that property
+                access = max(access, resolve_access(self.principal, obj, doc, acl=prop.acl, roles=opts.roles))
             self._check_write(obj, prop, access, creating=creating)
+
+    def _check_references(self, obj: ObjectDef, doc: Mapping[str, Any], names: set[str], opts: ReadOptions) -> None:
+        """Setting a reference needs ``referenceAccess`` (default Share) on its target (§6.4)."""
+        for name in sorted(names):
+            prop = obj.property(name, doc.get("type"))
+            if prop is None or prop.type != "Reference" or doc.get(name) is None:
+                continue
+            target_obj = self.definitions.get(str(prop.source_object or prop.options.get("sourceObject") or ""))
+            if target_obj is None:
+                continue
+            required = level_of(prop.options.get("referenceAccess"), default=ACCESS["share"]) or ACCESS["share"]
+            values = doc[name] if isinstance(doc[name], list) else [doc[name]]
+            for value in values:
+                target_id = value.get("_id") if isinstance(value, Mapping) else value
+                with map_store_errors():
+                    target = self.store.contexts.find_one({**self._base_filter(target_obj), "_id": target_id})
+                if target is None:
+                    raise Fault("cortex.notFound.instance", reason=f"{target_obj.name} {target_id} not found.", path=f"{obj.name}.{name}")
+                if resolve_access(self.principal, target_obj, target, grant=opts.grant, roles=opts.roles) < required:
+                    raise Fault("cortex.accessDenied.referencedContext", path=f"{obj.name}.{name}")
 
     def _check_write(self, obj: ObjectDef, prop: PropertyDef, access: int, *, creating: bool) -> None:
         path = f"{obj.name}.{prop.name}"
@@ -273,10 +295,11 @@ class ObjectLayer:
             "acl": [],
         }
         access = self._access(obj, doc, opts)
-        self._check_writes(obj, {k for k in document if k not in ("type",)}, max(access, opts.grant or 0), creating=True, opts=opts, type_name=document.get("type"))
+        self._check_writes(obj, {k for k in document if k not in ("type",)}, max(access, opts.grant or 0), creating=True, opts=opts, doc=doc)
         doc.update({k: v for k, v in document.items() if k not in SYSTEM_KEYS})
         doc = self._validate(obj, doc, creating=True, existing=None)
         self._check_unique(obj, doc, {k for k in doc if k not in SYSTEM_KEYS})
+        self._check_references(obj, doc, set(document), opts)
         if not options.get("dryRun"):
             with map_store_errors():
                 self.store.contexts.insert_one(doc)
@@ -323,13 +346,14 @@ class ObjectLayer:
 
     def _update_doc(self, obj: ObjectDef, doc: dict[str, Any], access: int, update: Any, options: Mapping[str, Any], opts: ReadOptions) -> tuple[dict[str, Any], set[str], bool]:
         new_doc, changed, removed = apply_update(doc, update, merge=bool(options.get("merge") or options.get("mergeDocuments")))
-        self._check_writes(obj, changed, max(access, opts.grant or 0), creating=False, opts=opts, type_name=doc.get("type"))
+        self._check_writes(obj, changed, max(access, opts.grant or 0), creating=False, opts=opts, doc=doc)
         for name in removed:
             prop = obj.property(name, doc.get("type"))
             if prop is not None and not prop.removable and access < ACCESS["script"]:
                 raise Fault("cortex.accessDenied.notDeletable", path=f"{obj.name}.{name}")
         validated = self._validate(obj, new_doc, creating=False, existing=doc)
         self._check_unique(obj, validated, changed, exclude=doc["_id"])
+        self._check_references(obj, validated, changed, opts)
         modified = any(validated.get(name) != doc.get(name) for name in changed | removed)
         if modified and not options.get("dryRun"):
             sets = {name: validated[name] for name in changed if name in validated}

@@ -155,3 +155,28 @@ def test_share(world, level):
         assert result == "cortex.accessDenied.shareAccess"
     else:
         assert result == "cortex.accessDenied.shareAccess"
+
+
+def test_setting_a_reference_needs_reference_access(world):
+    runtime, org, admin, callers, thing = world
+    admin_layer = runtime.layer(org, admin)
+    admin_layer.insert_one(
+        "object",
+        {
+            "label": "Pointer",
+            "name": "c_pointer",
+            "defaultAcl": [{"type": 4, "allow": 7}],
+            "createAcl": [{"type": 1, "target": "000000000000000000000003"}],
+            "properties": [{"label": "Thing", "name": "c_thing", "type": "Reference", "sourceObject": "c_thing"}],
+        },
+        {},
+    )
+    for level, allowed in (("read", False), ("share", True), ("delete", True)):
+        layer = runtime.layer(org, callers[level])
+        result = _outcome(lambda: layer.insert_one("c_pointer", {"c_thing": thing}, {}))
+        if allowed:
+            assert isinstance(result, ObjectId), level
+        else:
+            assert result == "cortex.accessDenied.referencedContext", level
+    missing = _outcome(lambda: runtime.layer(org, callers["delete"]).insert_one("c_pointer", {"c_thing": ObjectId()}, {}))
+    assert missing == "cortex.notFound.instance"

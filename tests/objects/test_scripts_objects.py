@@ -403,3 +403,24 @@ def test_connections_create_shares_an_instance(runtime):
     )
     assert out.value == {"count": 1, "access": 4, "denied": "cortex.accessDenied.shareAccess", "friendSees": [["shared", 4]]}, out.fault
     assert friend.email == "friend@example.com"
+
+
+def test_bulk_operation(runtime):
+    org, admin = runtime.orgs.create("bulk-org")
+    out = runtime.run(
+        """
+        org.objects.objects.insertOne({label: 'Item', name: 'c_item', defaultAcl: [{type: 4, allow: 7}], createAcl: [{type: 1, target: consts.principals.public}],
+          properties: [{label: 'K', name: 'c_key', type: 'String', indexed: true}, {label: 'T', name: 'c_tmp', type: 'Boolean', indexed: true}]}).execute()
+        org.objects.c_items.insertMany([{c_tmp: true}, {c_tmp: true}]).execute()
+        const out = org.objects.bulk()
+          .add(org.objects.c_items.insertOne({c_key: 'b1'}), {name: 'ins'})
+          .add(org.objects.c_items.deleteMany({c_tmp: true}))
+          .add(org.objects.c_items.deleteOne({c_key: 'b1'}))
+          .add(org.objects.c_items.deleteOne({c_key: 'b1'}))
+          .toArray()
+        return out.map(o => o.object === 'operationResult' ? [o.path, o.data instanceof ObjectID ? 'id' : o.data] : [o.object, o.errCode])
+        """,
+        org=org,
+        principal=admin,
+    )
+    assert out.value == [["ins[0][0]", "id"], ["deleteMany[1][0]", 2], ["deleteOne[2][0]", 1], ["fault", "cortex.notFound.instance"]], out.fault
