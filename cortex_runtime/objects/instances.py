@@ -37,6 +37,16 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+# decisions.md "Query time limits": default 10,000 ms, clamped to 10..30,000.
+DEFAULT_MAX_TIME_MS, MIN_TIME_MS, MAX_TIME_MS = 10_000, 10, 30_000
+
+
+def _max_time_ms(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return DEFAULT_MAX_TIME_MS
+    return max(MIN_TIME_MS, min(int(value), MAX_TIME_MS))
+
+
 def _roles(value: Any) -> tuple[ObjectId, ...]:
     if value is None:
         return ()
@@ -59,6 +69,8 @@ class ReadOptions:
     roles: tuple[ObjectId, ...] = ()
     access: int = 1
 
+    max_time_ms: int = DEFAULT_MAX_TIME_MS
+
     @classmethod
     def parse(cls, options: Mapping[str, Any]) -> ReadOptions:
         access = level_of(options.get("access"), default=1) or 1
@@ -67,6 +79,7 @@ class ReadOptions:
             grant=level_of(options.get("grant")),
             roles=_roles(options.get("roles")),
             access=max(1, min(access, ACCESS["script"])),
+            max_time_ms=_max_time_ms(options.get("maxTimeMS", options.get("maxTimeMs"))),
         )
 
 
@@ -125,7 +138,7 @@ class ObjectLayer:
             return
         mongo_filter, sort, required = self._query(obj, options, opts, kind)
         with map_store_errors():
-            cursor = self.store.contexts.find(mongo_filter).sort(sort)
+            cursor = self.store.contexts.find(mongo_filter).sort(sort).max_time_ms(opts.max_time_ms)
             skipped = 0
             returned = 0
             for doc in cursor:
@@ -157,7 +170,7 @@ class ObjectLayer:
                 stages.append({"$skip": skip})
             if limit is not None:
                 stages.append({"$limit": limit})
-            for row in self.store.contexts.aggregate(stages):
+            for row in self.store.contexts.aggregate(stages, maxTimeMS=opts.max_time_ms):
                 row.pop("org", None)
                 yield row
 
@@ -178,7 +191,7 @@ class ObjectLayer:
         mongo_filter, sort, required = self._query(obj, options, opts)
         with map_store_errors():
             matched = False
-            for doc in self.store.contexts.find(mongo_filter).sort(sort):
+            for doc in self.store.contexts.find(mongo_filter).sort(sort).max_time_ms(opts.max_time_ms):
                 matched = True
                 access = self._access(obj, doc, opts)
                 if opts.skip_acl or access >= required:
