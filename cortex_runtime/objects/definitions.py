@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+
+import inflection
 from datetime import datetime, timezone
 from typing import Any
 
@@ -104,12 +106,8 @@ def standard_definitions() -> dict[str, ObjectDef]:
 
 
 def plural(name: str) -> str:
-    """English plural of an object name (the route segment): c_box -> c_boxes, c_study -> c_studies."""
-    if re.search(r"(s|x|z|ch|sh)$", name):
-        return name + "es"
-    if re.search(r"[^aeiou]y$", name):
-        return name[:-1] + "ies"
-    return name + "s"
+    """English plural of an object name (the route segment): c_box -> c_boxes, c_child -> c_children."""
+    return str(inflection.pluralize(name))
 
 
 def _now() -> datetime:

@@ -70,6 +70,8 @@ def reference(value: Any, object_name: str, plural_name: str) -> Any:
 
 
 Loader = Callable[[str, ObjectId], tuple[ObjectDef, Mapping[str, Any]] | None]
+# Reads a List property of an instance: (property, holder document, selection) -> list envelope.
+ListReader = Callable[[PropertyDef, Mapping[str, Any], "Selection"], dict[str, Any]]
 
 
 def shape(
@@ -82,8 +84,10 @@ def shape(
     load: Loader | None = None,
     grant: int | None = None,
     depth: int = 0,
+    lists: ListReader | None = None,
 ) -> dict[str, Any]:
-    """The caller's view of a stored instance with resolved ``access``."""
+    """The caller's view of a stored instance with resolved ``access``. List properties are
+    virtual: they appear only when included or named in ``paths``, read through ``lists``."""
     out: dict[str, Any] = {"_id": doc.get("_id"), "object": obj.name}
     if obj.object_types:
         out["type"] = doc.get("type")
@@ -96,6 +100,10 @@ def shape(
     if selection.wants("access", False):
         out["access"] = access
     for prop in obj.properties + _type_properties(obj, doc.get("type")):
+        if prop.type == "List":
+            if lists is not None and prop.readable and selection.wants(prop.name, True) and access >= prop.read_access:
+                out[prop.name] = lists(prop, doc, selection.sub(prop.name))
+            continue
         if prop.name not in doc or not prop.readable or not selection.wants(prop.name, prop.optional):
             continue
         if _property_access(principal, prop, access, doc, obj) < prop.read_access:

@@ -9,6 +9,8 @@ direct reads of them fault, and property access is checked on every read and wri
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -114,7 +116,27 @@ class ObjectLayer:
         return (obj, doc) if doc else None
 
     def _shape(self, obj: ObjectDef, doc: Mapping[str, Any], access: int, selection: Selection, opts: ReadOptions) -> dict[str, Any]:
-        return shape(self.principal, obj, doc, access, selection, load=self._load, grant=opts.grant)
+        return shape(self.principal, obj, doc, access, selection, load=self._load, grant=opts.grant, lists=self._read_list)
+
+    def _read_list(self, prop: PropertyDef, holder: Mapping[str, Any], selection: Selection) -> dict[str, Any]:
+        """A List property (§3.3): instances of ``sourceObject`` matching its ``where`` (with
+        ``{{input.<prop>}}`` taken from the holder) or pointing back through ``linkedProperty``."""
+        source = str(prop.source_object or prop.options.get("sourceObject") or "")
+        where: Any = {}
+        if prop.options.get("linkedProperty"):
+            where = {str(prop.options["linkedProperty"]): holder.get("_id")}
+        elif isinstance(prop.options.get("where"), str):
+            text = re.sub(r"\{\{\s*input\.([\w.]+)\s*\}\}", lambda m: str(dig_raw(holder, m.group(1))), prop.options["where"])
+            try:
+                where = json.loads(text)
+            except ValueError as exc:
+                raise Fault("cortex.invalidArgument.query", reason=f"Invalid where on list {prop.name}.", path=prop.name) from exc
+        options: dict[str, Any] = {"where": where, "skipAcl": bool(prop.options.get("skipAcl")), "grant": prop.options.get("grant")}
+        if prop.options.get("roles"):
+            options["roles"] = prop.options["roles"]
+        if selection.paths is not None:
+            options["paths"] = selection.paths
+        return self.list(source, options)
 
     def _query(self, obj: ObjectDef, options: Mapping[str, Any], opts: ReadOptions, kind: str = "script") -> tuple[dict[str, Any], list[tuple[str, int]], int]:
         ctx = self._ctx(obj, kind)
@@ -332,6 +354,7 @@ class ObjectLayer:
         return out
 
     def insert_many(self, object_name: str, documents: Any, options: Mapping[str, Any]) -> dict[str, Any]:
+        self.definitions.require(object_name)  # an unknown object fails the call, not each document
         items = documents if isinstance(documents, list) else [documents]
         inserted: list[dict[str, Any]] = []
         errors: list[dict[str, Any]] = []
@@ -603,6 +626,16 @@ class ObjectLayer:
                 result = self.definitions.replace(doc, merged, self.principal)
             return self._write_result(obj, result, options, opts, changed)
         raise Fault("cortex.notFound.instance", reason="object not found.", path="object")
+
+
+def dig_raw(doc: Mapping[str, Any], path: str) -> Any:
+    """A value of a stored document at a dotted path; references give their id."""
+    current: Any = doc
+    for part in path.split("."):
+        current = current.get(part) if isinstance(current, Mapping) else None
+    if isinstance(current, Mapping) and "_id" in current:
+        return current["_id"]
+    return current
 
 
 def dig(value: Any, path: str) -> Any:

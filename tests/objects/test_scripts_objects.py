@@ -424,3 +424,24 @@ def test_bulk_operation(runtime):
         principal=admin,
     )
     assert out.value == [["ins[0][0]", "id"], ["deleteMany[1][0]", 2], ["deleteOne[2][0]", 1], ["fault", "cortex.notFound.instance"]], out.fault
+
+
+def test_list_property_reads_linked_instances(runtime):
+    org, admin = runtime.orgs.create("list-org")
+    out = runtime.run(
+        """
+        const acl = {defaultAcl: [{type: 4, allow: 7}], createAcl: [{type: 1, target: consts.principals.public}]}
+        org.objects.objects.insertOne({label: 'Parent', name: 'c_parent', ...acl, properties: [{label: 'N', name: 'c_n', type: 'String'}]}).execute()
+        org.objects.objects.insertOne({label: 'Child', name: 'c_child', ...acl, properties: [
+          {label: 'P', name: 'c_parent', type: 'Reference', sourceObject: 'c_parent', indexed: true}, {label: 'N', name: 'c_n', type: 'String'}]}).execute()
+        org.objects.objects.updateOne({name: 'c_parent'}, {$push: {properties: {label: 'Kids', name: 'c_kids', type: 'List', sourceObject: 'c_child', linkedProperty: 'c_parent'}}}).execute()
+        const p = org.objects.c_parents.insertOne({c_n: 'mum'}).execute()
+        org.objects.c_children.insertMany([{c_parent: p, c_n: 'a'}, {c_parent: p, c_n: 'b'}, {c_n: 'other'}]).execute()
+        const plain = org.objects.c_parents.find({_id: p}).next()
+        const listed = org.objects.c_parents.find({_id: p}).include('c_kids').next().c_kids
+        return {hidden: !('c_kids' in plain), object: listed.object, names: listed.data.map(k => k.c_n).sort(), hasMore: listed.hasMore}
+        """,
+        org=org,
+        principal=admin,
+    )
+    assert out.value == {"hidden": True, "object": "list", "names": ["a", "b"], "hasMore": False}, out.fault and out.fault.to_json()
