@@ -118,19 +118,49 @@ class ObjectLayer:
     def _shape(self, obj: ObjectDef, doc: Mapping[str, Any], access: int, selection: Selection, opts: ReadOptions) -> dict[str, Any]:
         return shape(self.principal, obj, doc, access, selection, load=self._load, grant=opts.grant, lists=self._read_list)
 
+    def _through_lists(self, object_name: str, prefix: str) -> tuple[str, Any]:
+        """Walk a cursor ``pathPrefix`` (``<id>.<list>[.<id>.<list>...]``) to the listed object and
+        the match selecting the list's members."""
+        parts = [p for p in prefix.replace("/", ".").split(".") if p]
+        if len(parts) < 2 or len(parts) % 2:
+            raise Fault("cortex.invalidArgument.unspecified", reason="pathPrefix must be <id>.<list property>[.<id>.<list property>...].", path="pathPrefix")
+        obj = self.definitions.require(object_name)
+        where: Any = None
+        for index in range(0, len(parts), 2):
+            holder_id, prop_name = parts[index], parts[index + 1]
+            try:
+                oid = ObjectId(holder_id)
+            except Exception as exc:
+                raise Fault("cortex.invalidArgument.invalidObjectId", path="pathPrefix") from exc
+            holder_where = {"$and": [where, {"_id": oid}]} if where else {"_id": oid}
+            holder = next(self.iterate(obj.name, {"where": holder_where, "limit": 1, "paths": ["_id"]}), None)
+            if holder is None:
+                raise Fault("cortex.notFound.instance", reason=f"{obj.name} {holder_id} not found.", path="pathPrefix")
+            with map_store_errors():
+                stored = self.store.contexts.find_one({**self._base_filter(obj), "_id": oid}) or {}
+            prop = obj.property(prop_name, stored.get("type"))
+            if prop is None or prop.type != "List":
+                raise Fault("cortex.notFound.property", reason=f"{prop_name} is not a list of {obj.name}.", path="pathPrefix")
+            where = self._list_where(prop, stored)
+            obj = self.definitions.require(str(prop.source_object or prop.options.get("sourceObject") or ""))
+        return obj.name, where
+
+    def _list_where(self, prop: PropertyDef, holder: Mapping[str, Any]) -> Any:
+        if prop.options.get("linkedProperty"):
+            return {str(prop.options["linkedProperty"]): holder.get("_id")}
+        if isinstance(prop.options.get("where"), str):
+            text = re.sub(r"\{\{\s*input\.([\w.]+)\s*\}\}", lambda m: str(dig_raw(holder, m.group(1))), prop.options["where"])
+            try:
+                return json.loads(text)
+            except ValueError as exc:
+                raise Fault("cortex.invalidArgument.query", reason=f"Invalid where on list {prop.name}.", path=prop.name) from exc
+        return {}
+
     def _read_list(self, prop: PropertyDef, holder: Mapping[str, Any], selection: Selection) -> dict[str, Any]:
         """A List property (§3.3): instances of ``sourceObject`` matching its ``where`` (with
         ``{{input.<prop>}}`` taken from the holder) or pointing back through ``linkedProperty``."""
         source = str(prop.source_object or prop.options.get("sourceObject") or "")
-        where: Any = {}
-        if prop.options.get("linkedProperty"):
-            where = {str(prop.options["linkedProperty"]): holder.get("_id")}
-        elif isinstance(prop.options.get("where"), str):
-            text = re.sub(r"\{\{\s*input\.([\w.]+)\s*\}\}", lambda m: str(dig_raw(holder, m.group(1))), prop.options["where"])
-            try:
-                where = json.loads(text)
-            except ValueError as exc:
-                raise Fault("cortex.invalidArgument.query", reason=f"Invalid where on list {prop.name}.", path=prop.name) from exc
+        where: Any = self._list_where(prop, holder)
         options: dict[str, Any] = {"where": where, "skipAcl": bool(prop.options.get("skipAcl")), "grant": prop.options.get("grant")}
         if prop.options.get("roles"):
             options["roles"] = prop.options["roles"]
@@ -150,6 +180,12 @@ class ObjectLayer:
 
     def iterate(self, object_name: str, options: Mapping[str, Any], kind: str = "script") -> Iterator[dict[str, Any]]:
         """The caller's view of each match, lazily: the store is read as the iterator is."""
+        if options.get("pathPrefix"):
+            target, where = self._through_lists(object_name, str(options["pathPrefix"]))
+            user_where = options.get("where")
+            combined = {"$and": [where, user_where]} if user_where else where
+            yield from self.iterate(target, {**options, "pathPrefix": None, "where": combined}, kind)
+            return
         obj = self.definitions.require(object_name)
         opts = ReadOptions.parse(options)
         selection = Selection(options.get("paths"), options.get("include"), options.get("expand"))

@@ -439,9 +439,10 @@ def test_list_property_reads_linked_instances(runtime):
         org.objects.c_children.insertMany([{c_parent: p, c_n: 'a'}, {c_parent: p, c_n: 'b'}, {c_n: 'other'}]).execute()
         const plain = org.objects.c_parents.find({_id: p}).next()
         const listed = org.objects.c_parents.find({_id: p}).include('c_kids').next().c_kids
-        return {hidden: !('c_kids' in plain), object: listed.object, names: listed.data.map(k => k.c_n).sort(), hasMore: listed.hasMore}
+        const through = org.objects.c_parents.find().pathPrefix(p + '.c_kids').sort({_id: 1}).map(k => k.c_n)
+        return {hidden: !('c_kids' in plain), object: listed.object, names: listed.data.map(k => k.c_n).sort(), hasMore: listed.hasMore, through}
         """,
         org=org,
         principal=admin,
     )
-    assert out.value == {"hidden": True, "object": "list", "names": ["a", "b"], "hasMore": False}, out.fault and out.fault.to_json()
+    assert out.value == {"hidden": True, "object": "list", "names": ["a", "b"], "hasMore": False, "through": ["a", "b"]}, out.fault and out.fault.to_json()
