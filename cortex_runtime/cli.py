@@ -94,6 +94,50 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    import socket
+
+    import uvicorn
+
+    from .objects.principals import ADMINISTRATOR
+    from .server.app import create_app
+    from .server.auth import App, Authenticator, generate_key, generate_secret
+
+    runtime = Runtime(mongodb_uri=args.mongodb_uri or os.environ.get("MONGODB_URI") or None)
+    runtime.sandbox.prepare()
+    admin_email = os.environ.get("CORTEX_ADMIN_EMAIL") or "admin@example.com"
+    org = runtime.orgs.get(args.org)
+    if org is None:
+        org, admin = runtime.orgs.create(args.org, admin_email=admin_email)
+    else:
+        admin = runtime.orgs.principal(org, admin_email)
+    if not admin.has_role(ADMINISTRATOR):
+        raise SystemExit(f"{admin_email} is not an administrator of {args.org}")
+    auth = Authenticator(runtime.store)
+    app = auth.add_app(
+        org,
+        App(
+            name="local",
+            key=os.environ.get("CORTEX_API_KEY") or generate_key(),
+            secret=os.environ.get("CORTEX_API_SECRET") or generate_secret(),
+            principal_id=admin._id,
+            principal_override=True,
+        ),
+    )
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((args.host, args.port))
+    sock.listen(128)
+    port = sock.getsockname()[1]
+    print(
+        json.dumps({"url": f"http://{args.host}:{port}/{org.code}/v2", "org": org.code, "apiKey": app.key, "apiSecret": app.secret, "adminEmail": admin_email}),
+        flush=True,
+    )
+    config = uvicorn.Config(create_app(runtime, auth), log_level="warning", lifespan="off")
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0
+
+
 def _prepare(args: argparse.Namespace) -> int:
     names = Sandbox().prepare()
     print(json.dumps({"compiled": names}))
@@ -114,6 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-ops", type=int, help="override the ops limit")
     run.add_argument("--mongodb-uri", help="a MongoDB server (default: MONGODB_URI, else the embedded store)")
     run.set_defaults(handler=_run)
+
+    serve = commands.add_parser("serve", help="start the HTTP server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--org", default="example", help="the org to serve (created when missing)")
+    serve.add_argument("--mongodb-uri", help="a MongoDB server (default: MONGODB_URI, else the embedded store)")
+    serve.set_defaults(handler=_serve)
 
     prepare = commands.add_parser("prepare", help="compile the built-in modules and npm libraries into the cache")
     prepare.set_defaults(handler=_prepare)

@@ -51,6 +51,7 @@ class Runtime:
         arguments: Any = None,
         limits: Limits | None = None,
         libraries: Mapping[str, str] | None = None,
+        request: dict[str, Any] | None = None,
     ) -> RunResult:
         context = RunContext(org=org, principal=principal, objects=ObjectsRun(self.layer(org, principal)))
         return self.sandbox.run(
@@ -62,4 +63,5 @@ class Runtime:
             org=OrgRef(org._id, org.code),
             principal=principal.to_js(),
             context=context,
+            request=request,
         )

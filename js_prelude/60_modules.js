@@ -23,6 +23,30 @@ const __cx_builtinModules = {
   accounts: function () {
     return org.objects.accounts;
   },
+  request: function () {
+    return __cx_requestModule();
+  },
+};
+
+// require('request'): the HTTP request that started the run (routes, the runner), read-only.
+let __cx_request = null;
+const __cx_requestModule = function () {
+  if (__cx_request) return __cx_request;
+  const source = (__cx_config && __cx_config.request) || {};
+  const headers = source.headers || {};
+  __cx_request = Object.freeze({
+    method: source.method,
+    path: source.path,
+    url: source.url,
+    params: Object.freeze(source.params || {}),
+    query: Object.freeze(source.query || {}),
+    headers: Object.freeze(headers),
+    body: source.body,
+    getHeader: function getHeader(name) {
+      return headers[String(name).toLowerCase()];
+    },
+  });
+  return __cx_request;
 };
 
 const require = function require(name) {

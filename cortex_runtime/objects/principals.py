@@ -72,6 +72,10 @@ class Principal:
     def has_role(self, role: ObjectId) -> bool:
         return role in self.all_roles()
 
+    @property
+    def is_org_admin(self) -> bool:
+        return self.has_role(ADMINISTRATOR)
+
     def with_roles(self, roles: tuple[ObjectId, ...]) -> Principal:
         return Principal(_id=self._id, org=self.org, email=self.email, roles=tuple(self.roles) + tuple(roles), name=self.name)
 

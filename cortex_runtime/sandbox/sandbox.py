@@ -254,9 +254,11 @@ class Sandbox:
         depth: int = 1,
         inline: bool = False,
         context: Any = None,
+        request: dict[str, Any] | None = None,
     ) -> RunResult:
         """Run ``source``. ``context`` is handed to host functions as ``run.context``
-        (the object layer puts the org and the calling principal there)."""
+        (the object layer puts the org and the calling principal there); ``request``
+        (method, path, headers, query, params, body) is what ``require('request')`` shows."""
         limits = limits or limits_for(script_type)
         org = org or OrgRef(ObjectId("000000000000000000000100"), "example")
         if isinstance(libraries, Mapping):
@@ -294,6 +296,7 @@ class Sandbox:
             "label": label,
             "scriptId": None,
             "inline": inline,
+            "request": request,
             "env": {
                 "host": self.env_host,
                 "name": "development",

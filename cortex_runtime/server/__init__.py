@@ -1,0 +1,1 @@
+"""The HTTP API: Cortex's ``/{org}/v2/...`` URL space over Starlette."""
