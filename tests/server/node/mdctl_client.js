@@ -98,11 +98,15 @@ async function main() {
           },
           record = entry => (wire[currentCase] = wire[currentCase] || []).push(entry)
     axios.interceptors.response.use((response) => {
+      if (response.__wired) return response // axios-cookiejar-support runs the chain twice
+      Object.defineProperty(response, '__wired', { value: true })
       let { data } = response
       if (Buffer.isBuffer(data)) data = data.toString()
       record({ request: requestOf(response.config), response: { status: response.status, headers: response.headers, body: data } })
       return response
     }, (err) => {
+      if (err && err.__wired) return Promise.reject(err)
+      if (err && typeof err === 'object') Object.defineProperty(err, '__wired', { value: true })
       record({ request: requestOf(err && err.config), transportError: String(err && err.message) })
       return Promise.reject(err)
     })
