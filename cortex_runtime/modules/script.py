@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from ..faults import Fault
-from ..objects.instances import ObjectLayer
 from ..objects.orgs import load_principal
 from ..sandbox import RunInfo
 
@@ -31,7 +30,7 @@ class ScriptModule:
             options = args[1] if len(args) > 1 and isinstance(args[1], dict) else {}
             current = objects.layer
             principal = load_principal(current.store, current.org_id, args[0] if args else None)
-            layer = ObjectLayer(current.store, current.org_id, principal, restricted_ops=context.org.restricted_ops)
+            layer = current.as_principal(principal)
             objects.push(layer, options.get("safe", True) is not False)
             return None
         if name == "script.as.end":

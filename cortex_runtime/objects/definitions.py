@@ -36,7 +36,7 @@ def _prop(name: str, type_: str, **options: Any) -> PropertyDef:
 
 
 def standard_definitions() -> dict[str, ObjectDef]:
-    """The built-in objects: account, org and object (definitions)."""
+    """The built-in objects: account, org, object (definitions) and script."""
     account = ObjectDef(
         name="account",
         label="Account",
@@ -102,7 +102,30 @@ def standard_definitions() -> dict[str, ObjectDef]:
         ],
         create_acl=[{"type": 3, "target": ADMINISTRATOR}, {"type": 3, "target": DEVELOPER}],
     )
-    return {d.name: d for d in (account, org, definition)}
+    script = ObjectDef(
+        name="script",
+        label="Script",
+        plural_name="scripts",
+        standard=True,
+        extensible=False,
+        properties=[
+            _prop("label", "String"),
+            _prop("name", "String", indexed=True),
+            _prop("description", "String"),
+            _prop("type", "String", indexed=True, creatable=True),
+            _prop("script", "String"),
+            _prop("configuration", "Any"),
+            _prop("active", "Boolean", indexed=True),
+            _prop("principal", "Any"),
+            _prop("weight", "Number"),
+        ],
+        default_acl=[
+            {"type": 3, "target": ADMINISTRATOR, "allow": 7},
+            {"type": 3, "target": DEVELOPER, "allow": 7},
+        ],
+        create_acl=[{"type": 3, "target": ADMINISTRATOR}, {"type": 3, "target": DEVELOPER}],
+    )
+    return {d.name: d for d in (account, org, definition, script)}
 
 
 def plural(name: str) -> str:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Protocol
 
 from bson import ObjectId
 
@@ -30,7 +30,17 @@ from .query import ACCOUNT_NATIVE_INDEXED, QueryContext, check_exclusive, check_
 from .store import Store, map_store_errors
 from .updates import apply_update, patch_to_update
 
-__all__ = ["ObjectLayer", "ReadOptions"]
+__all__ = ["ObjectLayer", "ReadOptions", "WriteHooks"]
+
+
+class WriteHooks(Protocol):
+    """What the layers above learn of writes. ``check`` runs after validation and before
+    anything is stored (it may refuse by raising a Fault, or adjust the document it
+    returns); ``written`` runs after the store has it (``doc`` is None for a delete)."""
+
+    def check(self, layer: ObjectLayer, obj: ObjectDef, doc: dict[str, Any], existing: Mapping[str, Any] | None) -> dict[str, Any]: ...
+
+    def written(self, layer: ObjectLayer, obj: ObjectDef, doc: Mapping[str, Any] | None, existing: Mapping[str, Any] | None) -> None: ...
 
 SYSTEM_KEYS = ("_id", "org", "object", "type", "created", "creator", "owner", "updated", "updater", "acl")
 
@@ -88,12 +98,25 @@ class ReadOptions:
 class ObjectLayer:
     """The object layer as seen by one principal of one org."""
 
-    def __init__(self, store: Store, org_id: ObjectId, principal: Principal, *, restricted_ops: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        store: Store,
+        org_id: ObjectId,
+        principal: Principal,
+        *,
+        restricted_ops: frozenset[str] = frozenset(),
+        hooks: WriteHooks | None = None,
+    ) -> None:
         self.store = store
         self.org_id = org_id
         self.principal = principal
         self.definitions = Definitions(store, org_id)
+        self.hooks = hooks
         self._restricted_ops = restricted_ops
+
+    def as_principal(self, principal: Principal) -> ObjectLayer:
+        """The same org's layer for another principal (``script.as``)."""
+        return ObjectLayer(self.store, self.org_id, principal, restricted_ops=self._restricted_ops, hooks=self.hooks)
 
     # ---- helpers ------------------------------------------------------------------
 
@@ -371,9 +394,13 @@ class ObjectLayer:
         doc = self._validate(obj, doc, creating=True, existing=None)
         self._check_unique(obj, doc, {k for k in doc if k not in SYSTEM_KEYS})
         self._check_references(obj, doc, set(document), opts)
+        if self.hooks is not None:
+            doc = self.hooks.check(self, obj, doc, None)
         if not options.get("dryRun"):
             with map_store_errors():
                 self.store.contexts.insert_one(doc)
+            if self.hooks is not None:
+                self.hooks.written(self, obj, doc, None)
         return self._write_result(obj, doc, options, opts, changed=set(document))
 
     def _write_result(self, obj: ObjectDef, doc: Mapping[str, Any], options: Mapping[str, Any], opts: ReadOptions, changed: set[str]) -> Any:
@@ -426,6 +453,8 @@ class ObjectLayer:
         validated = self._validate(obj, new_doc, creating=False, existing=doc)
         self._check_unique(obj, validated, changed, exclude=doc["_id"])
         self._check_references(obj, validated, changed, opts)
+        if self.hooks is not None:
+            validated = self.hooks.check(self, obj, validated, doc)
         modified = any(validated.get(name) != doc.get(name) for name in changed | removed)
         if modified and not options.get("dryRun"):
             sets = {name: validated[name] for name in changed if name in validated}
@@ -437,6 +466,8 @@ class ObjectLayer:
             with map_store_errors():
                 self.store.contexts.update_one({"_id": doc["_id"], "org": self.org_id}, body)
             validated.update({"updated": sets["updated"], "updater": sets["updater"]})
+            if self.hooks is not None:
+                self.hooks.written(self, obj, validated, doc)
         return validated, changed, modified
 
     def update_one(self, object_name: str, match: Any, update: Any, options: Mapping[str, Any]) -> Any:
@@ -503,6 +534,8 @@ class ObjectLayer:
             return
         with map_store_errors():
             self.store.contexts.delete_one({"_id": doc["_id"], "org": self.org_id})
+        if self.hooks is not None:
+            self.hooks.written(self, obj, None, doc)
 
     def set_owner(self, object_name: str, _id: Any, to: Any) -> bool:
         """Ownership transfer, with no access check (the platform writes an audit record)."""
