@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .config import Limits
+from .deployment import DeployedLibraries, ScriptDeployer
 from .modules.connections import ConnectionsModule
 from .modules.objects import ObjectsModule, ObjectsRun
 from .modules.registry import ModuleRegistry
@@ -16,6 +17,7 @@ from .objects.orgs import Org, Orgs
 from .objects.principals import Principal
 from .objects.store import Store
 from .sandbox import OrgRef, RunResult, Sandbox
+from .sandbox.loader import ChainedLibraries, MappingLibraries
 
 __all__ = ["RunContext", "Runtime"]
 
@@ -37,9 +39,10 @@ class Runtime:
         self.sandbox = sandbox if sandbox is not None else Sandbox(host_api=self.modules)
         if sandbox is not None:
             sandbox.host_api = self.modules
+        self.deployer = ScriptDeployer(self.sandbox.compiler)
 
     def layer(self, org: Org, principal: Principal) -> ObjectLayer:
-        return ObjectLayer(self.store, org._id, principal, restricted_ops=org.restricted_ops)
+        return ObjectLayer(self.store, org._id, principal, restricted_ops=org.restricted_ops, hooks=self.deployer)
 
     def run(
         self,
@@ -54,12 +57,14 @@ class Runtime:
         request: dict[str, Any] | None = None,
     ) -> RunResult:
         context = RunContext(org=org, principal=principal, objects=ObjectsRun(self.layer(org, principal)))
+        deployed = DeployedLibraries(self.store, org._id)
+        sources = ChainedLibraries([MappingLibraries(libraries), deployed]) if libraries else deployed
         return self.sandbox.run(
             source,
             script_type=script_type,
             arguments=arguments,
             limits=limits,
-            libraries=libraries,
+            libraries=sources,
             org=OrgRef(org._id, org.code),
             principal=principal.to_js(),
             context=context,

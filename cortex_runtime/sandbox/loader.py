@@ -19,7 +19,7 @@ from .compiler import Compiler
 from .npm import NpmPackages
 from .resources import js_prelude_dir
 
-__all__ = ["LibrarySource", "ModuleLoader"]
+__all__ = ["ChainedLibraries", "LibrarySource", "MappingLibraries", "ModuleLoader"]
 
 
 class LibrarySource(Protocol):
@@ -36,6 +36,20 @@ class MappingLibraries:
 
     def library_source(self, export: str) -> str | None:
         return self._sources.get(export)
+
+
+class ChainedLibraries:
+    """The first of several LibrarySources that knows an export name."""
+
+    def __init__(self, sources: list[LibrarySource]) -> None:
+        self._sources = list(sources)
+
+    def library_source(self, export: str) -> str | None:
+        for source in self._sources:
+            found = source.library_source(export)
+            if found is not None:
+                return found
+        return None
 
 
 def _is_library_name(name: str) -> bool:

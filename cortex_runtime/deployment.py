@@ -1,0 +1,160 @@
+"""Deploying scripts: instances of the standard ``script`` object (scripting-core.md §2).
+
+``ScriptDeployer`` is the object layer's write hook for ``script`` instances: a script is
+checked and compiled when it is written, so a syntax error is a deploy-time fault, never
+a run-time surprise. Each type's configuration is checked too:
+
+- library: ``configuration.export``, a ``c_``/``ns__`` name unique among the org's libraries;
+- route: ``configuration.method`` and ``path`` (a valid route pattern, unique per method);
+- job: ``configuration.cron``, a valid 5-field expression within the daily run cap;
+- trigger: ``configuration.object`` and ``configuration.event`` (no triggers on view,
+  script, org or object).
+
+``DeployedLibraries`` is where a run finds libraries by export name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from bson import ObjectId
+
+from .faults import Fault
+from .objects.instances import ObjectLayer
+from .objects.model import ObjectDef
+from .objects.store import Store, map_store_errors
+from .sandbox.compiler import Compiler
+
+__all__ = ["DeployedLibraries", "ScriptDeployer", "scripts_version"]
+
+SCRIPT_TYPES = ("route", "trigger", "job", "library")
+ROUTE_METHODS = ("*", "get", "post", "put", "patch", "delete")
+NO_TRIGGERS_ON = ("view", "script", "org", "object")
+_EXPORT = re.compile(r"^(c_|[a-z0-9]+__)[a-zA-Z0-9_.-]{1,100}$")
+_EVENT = re.compile(r"^(create|update|delete)\.(before|after)$")
+
+
+def _invalid(reason: str, path: str, err_code: str = "cortex.invalidArgument.unspecified") -> Fault:
+    return Fault("cortex.invalidArgument.validation", reason="Validation error.", faults=[Fault(err_code, reason=reason, path=path)])
+
+
+def scripts_version(store: Store, org_id: ObjectId) -> int:
+    """A counter bumped on every deploy, so servers know when to rebuild their tables."""
+    with map_store_errors():
+        doc = store.orgs.find_one({"_id": org_id}, {"scriptsVersion": 1}) or {}
+    return int(doc.get("scriptsVersion") or 0)
+
+
+class ScriptDeployer:
+    """Write hook: checks and compiles ``script`` instances (see the module docstring)."""
+
+    def __init__(self, compiler: Compiler, max_script_size: int = 50_000) -> None:
+        self._compiler = compiler
+        self._max_size = max_script_size
+
+    def check(self, layer: ObjectLayer, obj: ObjectDef, doc: dict[str, Any], existing: Mapping[str, Any] | None) -> dict[str, Any]:
+        if obj.name != "script":
+            return doc
+        kind = doc.get("type")
+        if kind not in SCRIPT_TYPES:
+            raise _invalid(f"type must be one of {', '.join(SCRIPT_TYPES)}.", "script.type", "cortex.invalidArgument.enumValue")
+        source = doc.get("script")
+        if not isinstance(source, str):
+            raise _invalid("script must be a string of source.", "script.script", "cortex.invalidArgument.required")
+        try:
+            self._compiler.compile(source, kind="library" if kind == "library" else "script", max_size=self._max_size)
+        except Fault as fault:
+            fault.path = fault.path or "script.script"
+            raise
+        configuration = doc.get("configuration") if doc.get("configuration") is not None else {}
+        if not isinstance(configuration, Mapping):
+            raise _invalid("configuration must be an object.", "script.configuration")
+        configuration = dict(configuration)
+        doc["configuration"] = configuration
+        doc.setdefault("active", True)
+        if doc.get("active") is None:
+            doc["active"] = True
+        if doc.get("weight") is None:
+            doc["weight"] = 0
+        check = getattr(self, f"_check_{kind}")
+        check(layer, doc, configuration)
+        return doc
+
+    def written(self, layer: ObjectLayer, obj: ObjectDef, doc: Mapping[str, Any] | None, existing: Mapping[str, Any] | None) -> None:
+        if obj.name != "script":
+            return
+        with map_store_errors():
+            layer.store.orgs.update_one({"_id": layer.org_id}, {"$inc": {"scriptsVersion": 1}})
+
+    # ---- per type -------------------------------------------------------------------
+
+    @staticmethod
+    def _others(layer: ObjectLayer, doc: Mapping[str, Any], query: dict[str, Any]) -> Any:
+        with map_store_errors():
+            return layer.store.contexts.find_one(
+                {"org": layer.org_id, "object": "script", "_id": {"$ne": doc.get("_id")}, "active": True, **query}, {"_id": 1}
+            )
+
+    def _check_library(self, layer: ObjectLayer, doc: dict[str, Any], configuration: dict[str, Any]) -> None:
+        export = configuration.get("export")
+        if not isinstance(export, str) or not _EXPORT.match(export):
+            raise _invalid("A library needs configuration.export, a c_ or namespaced name.", "script.configuration.export", "cortex.invalidArgument.customName")
+        if self._others(layer, doc, {"type": "library", "configuration.export": export}) is not None:
+            raise Fault("cortex.conflict.exists", reason=f"A library exported as {export} exists.", path="script.configuration.export")
+
+    def _check_route(self, layer: ObjectLayer, doc: dict[str, Any], configuration: dict[str, Any]) -> None:
+        from .server.routing import RoutePattern
+
+        method = str(configuration.get("method") or "get").lower()
+        if method not in ROUTE_METHODS:
+            raise _invalid(f"method must be one of {', '.join(ROUTE_METHODS)}.", "script.configuration.method", "cortex.invalidArgument.enumValue")
+        path = configuration.get("path")
+        if path is None:
+            path = ""
+        if not isinstance(path, str):
+            raise _invalid("configuration.path must be a string.", "script.configuration.path")
+        RoutePattern.compile(path)
+        configuration["method"], configuration["path"] = method, path
+        if self._others(layer, doc, {"type": "route", "configuration.method": method, "configuration.path": path}) is not None:
+            raise Fault("cortex.conflict.exists", reason=f"A route for {method.upper()} {path} exists.", path="script.configuration.path")
+
+    def _check_job(self, layer: ObjectLayer, doc: dict[str, Any], configuration: dict[str, Any]) -> None:
+        from .scheduler.cron import check_daily_cap
+
+        cron = configuration.get("cron")
+        if not isinstance(cron, str):
+            raise _invalid("A job needs configuration.cron.", "script.configuration.cron", "cortex.invalidArgument.required")
+        check_daily_cap(cron)
+
+    def _check_trigger(self, layer: ObjectLayer, doc: dict[str, Any], configuration: dict[str, Any]) -> None:
+        event = configuration.get("event")
+        if not isinstance(event, str) or not _EVENT.match(event):
+            raise _invalid("A trigger needs configuration.event, e.g. create.before.", "script.configuration.event", "cortex.invalidArgument.enumValue")
+        target = str(configuration.get("object") or "").lower()
+        if not target:
+            raise _invalid("A trigger needs configuration.object.", "script.configuration.object", "cortex.invalidArgument.required")
+        found = layer.definitions.get(target)
+        if found is None and target != "*":
+            raise Fault("cortex.invalidArgument.object", reason=f"Unknown object {target}.", path="script.configuration.object")
+        name = found.name if found is not None else target
+        if name in NO_TRIGGERS_ON:
+            raise _invalid(f"Triggers cannot be set on {name}.", "script.configuration.object")
+        configuration["object"] = name
+
+
+class DeployedLibraries:
+    """Libraries of one org by export name, as deployed (active library scripts)."""
+
+    def __init__(self, store: Store, org_id: ObjectId) -> None:
+        self._store = store
+        self._org = org_id
+
+    def library_source(self, export: str) -> str | None:
+        with map_store_errors():
+            doc = self._store.contexts.find_one(
+                {"org": self._org, "object": "script", "type": "library", "active": True, "configuration.export": export},
+                {"script": 1},
+            )
+        return doc.get("script") if doc else None

@@ -1,0 +1,296 @@
+"""Durable job schedules and run records, shared by every worker through the ``Store``.
+
+Two collections, touched only here:
+
+``jobs``      one schedule per ``(org, name)``::
+
+                  {_id, org, name, cron, tz, next_run, active, payload,
+                   lease_owner, lease_expires, lease_acquired, last_run}
+
+``job_runs``  one record per run::
+
+                  {_id, org, job, due, started, finished, status, duration_ms, ops, fault, worker}
+
+Lease protocol (each cron run fires once across all workers):
+
+* ``acquire_due`` claims one schedule at a time with ``find_one_and_update`` whose filter
+  re-checks "active, due, and unleased or lease expired"; the database applies it atomically,
+  so two workers can never both win the same due time.
+* ``release`` advances ``next_run`` and clears the lease only while the caller still holds the
+  lease it acquired (same owner and acquisition time) and the schedule still points at the
+  claimed due time; otherwise it only drops its own lease. The run is recorded either way.
+* A worker that dies mid-run leaves its lease to expire; the next worker takes the same due time.
+
+Missed runs: when a worker (or the whole cluster) was down across several due times, the job
+runs once for the oldest missed time and ``next_run`` skips to the first fire time after the
+moment it was claimed. Replaying every missed run would burst a backlog of identical
+maintenance runs into one instant, which is never what a cron job wants.
+
+Datetimes are stored as naive UTC with millisecond precision (what BSON keeps) and handed back
+timezone-aware.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, Literal
+
+from ..clock import ensure_utc
+from ..faults import Fault
+from ..objects.store import map_store_errors
+from .cron import DEFAULT_MAX_RUNS_PER_DAY, CronTrigger, check_daily_cap
+
+if TYPE_CHECKING:
+    from ..objects.store import Store
+
+__all__ = ["Job", "JobResult", "JobRun", "JobStatus", "JobStore"]
+
+JobStatus = Literal["completed", "failed"]
+
+_ASCENDING = 1
+_RETURN_AFTER = True  # pymongo.ReturnDocument.AFTER, without importing the driver here
+_NO_LEASE: dict[str, Any] = {"lease_owner": None, "lease_expires": None, "lease_acquired": None}
+
+
+def _to_db(moment: datetime) -> datetime:
+    utc = ensure_utc(moment)
+    return utc.replace(tzinfo=None, microsecond=utc.microsecond // 1000 * 1000)
+
+
+def _from_db(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+@dataclass(frozen=True)
+class Job:
+    """A schedule as read from the store; for an acquired job ``next_run`` is the due time being run."""
+
+    id: Any
+    org: Any
+    name: str
+    cron: str
+    tz: str
+    next_run: datetime
+    active: bool
+    payload: dict[str, Any] = field(default_factory=dict)
+    lease_owner: str | None = None
+    lease_expires: datetime | None = None
+    lease_acquired: datetime | None = None
+
+    @property
+    def trigger(self) -> CronTrigger:
+        return CronTrigger(self.cron, self.tz)
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """What a runner reports for one run."""
+
+    status: JobStatus
+    ops: int = 0
+    fault: Fault | None = None
+
+    @classmethod
+    def completed(cls, ops: int = 0) -> JobResult:
+        return cls("completed", ops)
+
+    @classmethod
+    def failed(cls, fault: Fault, ops: int = 0) -> JobResult:
+        return cls("failed", ops, fault)
+
+
+@dataclass(frozen=True)
+class JobRun:
+    """One recorded run; ``fault`` is the fault's wire JSON for a failed run."""
+
+    id: Any
+    org: Any
+    job: str
+    due: datetime
+    started: datetime
+    finished: datetime
+    status: JobStatus
+    duration_ms: int
+    ops: int
+    fault: dict[str, Any] | None
+    worker: str
+
+
+def _job(doc: Mapping[str, Any]) -> Job:
+    next_run = _from_db(doc["next_run"])
+    assert next_run is not None
+    return Job(
+        id=doc["_id"],
+        org=doc["org"],
+        name=doc["name"],
+        cron=doc["cron"],
+        tz=doc.get("tz", "UTC"),
+        next_run=next_run,
+        active=bool(doc.get("active", True)),
+        payload=dict(doc.get("payload") or {}),
+        lease_owner=doc.get("lease_owner"),
+        lease_expires=_from_db(doc.get("lease_expires")),
+        lease_acquired=_from_db(doc.get("lease_acquired")),
+    )
+
+
+def _run(doc: Mapping[str, Any]) -> JobRun:
+    due, started, finished = (_from_db(doc[key]) for key in ("due", "started", "finished"))
+    assert due is not None and started is not None and finished is not None
+    return JobRun(
+        id=doc["_id"],
+        org=doc["org"],
+        job=doc["job"],
+        due=due,
+        started=started,
+        finished=finished,
+        status=doc["status"],
+        duration_ms=doc["duration_ms"],
+        ops=doc["ops"],
+        fault=doc.get("fault"),
+        worker=doc.get("worker", ""),
+    )
+
+
+class JobStore:
+    """Cron schedules and their run history over the ``jobs`` and ``job_runs`` collections."""
+
+    def __init__(self, store: Store, *, max_runs_per_day: int = DEFAULT_MAX_RUNS_PER_DAY) -> None:
+        self._jobs = store.db["jobs"]
+        self._runs = store.db["job_runs"]
+        self._max_runs_per_day = max_runs_per_day
+        with map_store_errors():
+            self._jobs.create_index([("org", _ASCENDING), ("name", _ASCENDING)], unique=True)
+            self._jobs.create_index([("active", _ASCENDING), ("next_run", _ASCENDING)])
+            self._runs.create_index([("org", _ASCENDING), ("job", _ASCENDING), ("due", _ASCENDING)])
+
+    def upsert(
+        self,
+        org: Any,
+        name: str,
+        cron: str,
+        payload: Mapping[str, Any] | None,
+        now: datetime,
+        *,
+        tz: str = "UTC",
+        active: bool = True,
+    ) -> Job:
+        """Create or update a schedule; a new, changed or re-activated one is due at its next time after ``now``.
+
+        Raises ``cortex.invalidArgument.unspecified`` for a bad expression and
+        ``cortex.accessDenied.maxJobsPerDay`` past the daily cap.
+        """
+        trigger = CronTrigger(cron, tz)
+        check_daily_cap(cron, self._max_runs_per_day, tz)
+        fields: dict[str, Any] = {"cron": cron, "tz": tz, "active": active, "payload": dict(payload or {})}
+        with map_store_errors():
+            existing = self._jobs.find_one({"org": org, "name": name})
+            unchanged = (
+                existing is not None
+                and existing.get("cron") == cron
+                and existing.get("tz", "UTC") == tz
+                and bool(existing.get("active", True))
+            )
+            if not unchanged:
+                fields["next_run"] = _to_db(trigger.next(now))
+            doc = self._jobs.find_one_and_update(
+                {"org": org, "name": name},
+                {"$set": fields, "$setOnInsert": dict(_NO_LEASE)},
+                upsert=True,
+                return_document=_RETURN_AFTER,
+            )
+        return _job(doc)
+
+    def get(self, org: Any, name: str) -> Job | None:
+        with map_store_errors():
+            doc = self._jobs.find_one({"org": org, "name": name})
+        return None if doc is None else _job(doc)
+
+    def remove(self, org: Any, name: str) -> bool:
+        """Delete a schedule (its run records stay); False when there was none."""
+        with map_store_errors():
+            return self._jobs.delete_one({"org": org, "name": name}).deleted_count > 0
+
+    def acquire_due(self, worker_id: str, now: datetime, lease: timedelta, limit: int) -> list[Job]:
+        """Claim up to ``limit`` due schedules that are unleased or whose lease has expired, oldest first."""
+        at = _to_db(now)
+        claim = {"lease_owner": worker_id, "lease_expires": _to_db(now + lease), "lease_acquired": at}
+        eligible = {
+            "active": True,
+            "next_run": {"$lte": at},
+            "$or": [{"lease_owner": None}, {"lease_expires": {"$lte": at}}],
+        }
+        acquired: list[Job] = []
+        with map_store_errors():
+            while len(acquired) < limit:
+                doc = self._jobs.find_one_and_update(
+                    eligible,
+                    {"$set": claim},
+                    sort=[("next_run", _ASCENDING)],
+                    return_document=_RETURN_AFTER,
+                )
+                if doc is None:
+                    break
+                acquired.append(_job(doc))
+        return acquired
+
+    def release(
+        self,
+        worker_id: str,
+        job: Job,
+        result: JobResult,
+        now: datetime,
+        *,
+        started: datetime | None = None,
+    ) -> JobRun:
+        """Record the run of an acquired ``job`` finished at ``now``, advance its schedule and drop the lease."""
+        finished = ensure_utc(now)
+        claimed_at = job.lease_acquired or job.next_run
+        began = ensure_utc(started) if started is not None else claimed_at
+        # Skipping to the first time after the claim is what collapses a backlog into one run.
+        following = job.trigger.next(max(job.next_run, claimed_at))
+        holder = {"_id": job.id, "lease_owner": worker_id, "lease_acquired": _to_db(claimed_at)}
+        record: dict[str, Any] = {
+            "org": job.org,
+            "job": job.name,
+            "due": _to_db(job.next_run),
+            "started": _to_db(began),
+            "finished": _to_db(finished),
+            "status": result.status,
+            "duration_ms": max(0, round((finished - began).total_seconds() * 1000)),
+            "ops": result.ops,
+            "fault": result.fault.to_json() if result.fault is not None else None,
+            "worker": worker_id,
+        }
+        with map_store_errors():
+            advanced = self._jobs.update_one(
+                {**holder, "next_run": _to_db(job.next_run)},
+                {"$set": {"next_run": _to_db(following), "last_run": {"due": record["due"], "status": result.status}, **_NO_LEASE}},
+            )
+            if advanced.matched_count == 0:
+                # Rescheduled or re-claimed meanwhile: the schedule is someone else's to advance.
+                self._jobs.update_one(holder, {"$set": dict(_NO_LEASE)})
+            record["_id"] = self._runs.insert_one(record).inserted_id
+        return _run(record)
+
+    def runs(self, org: Any, name: str) -> list[JobRun]:
+        """Run records of one job, oldest due time first."""
+        with map_store_errors():
+            docs = list(self._runs.find({"org": org, "job": name}).sort([("due", _ASCENDING), ("started", _ASCENDING)]))
+        return [_run(doc) for doc in docs]
+
+    def next_wakeup(self) -> datetime | None:
+        """The earliest moment any active schedule could become claimable, or None without schedules."""
+        with map_store_errors():
+            free = self._jobs.find_one({"active": True, "lease_owner": None}, sort=[("next_run", _ASCENDING)])
+            held = self._jobs.find_one({"active": True, "lease_owner": {"$ne": None}}, sort=[("lease_expires", _ASCENDING)])
+        moments = [
+            moment
+            for moment in (_from_db(free["next_run"]) if free else None, _from_db(held["lease_expires"]) if held else None)
+            if moment is not None
+        ]
+        return min(moments, default=None)
