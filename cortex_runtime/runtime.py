@@ -12,6 +12,7 @@ from .modules.connections import ConnectionsModule
 from .modules.objects import ObjectsModule, ObjectsRun
 from .modules.registry import ModuleRegistry
 from .modules.script import ScriptModule
+from .modules.xml import XmlModule
 from .objects.instances import ObjectLayer
 from .objects.orgs import Org, Orgs
 from .objects.principals import Principal
@@ -35,7 +36,7 @@ class Runtime:
     def __init__(self, *, mongodb_uri: str | None = None, sandbox: Sandbox | None = None) -> None:
         self.store = Store.open(mongodb_uri)
         self.orgs = Orgs(self.store)
-        self.modules = ModuleRegistry([ObjectsModule(), ScriptModule(), ConnectionsModule()])
+        self.modules = ModuleRegistry([ObjectsModule(), ScriptModule(), ConnectionsModule(), XmlModule()])
         self.sandbox = sandbox if sandbox is not None else Sandbox(host_api=self.modules)
         if sandbox is not None:
             sandbox.host_api = self.modules

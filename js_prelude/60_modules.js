@@ -26,6 +26,41 @@ const __cx_builtinModules = {
   request: function () {
     return __cx_requestModule();
   },
+  response: function () {
+    return __cx_responseModule;
+  },
+};
+
+// require('response'): status, headers and body chunks a route writes itself. Once the
+// body is started, headers and status are fixed (script.error.headersWritten).
+const __cx_response = { status: null, headers: {}, chunks: [] };
+const __cx_HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const __cx_headersOpen = function () {
+  if (__cx_response.chunks.length) throw Fault.create("script.error.headersWritten", { reason: "The response body has been started." });
+};
+const __cx_responseModule = Object.freeze({
+  setHeader: function setHeader(name, value) {
+    __cx_headersOpen();
+    if (typeof name !== "string" || !__cx_HEADER_NAME.test(name)) {
+      throw Fault.create("kInvalidArgument", { reason: "Invalid header name.", path: String(name) });
+    }
+    __cx_response.headers[name.toLowerCase()] = String(value);
+  },
+  setStatusCode: function setStatusCode(code) {
+    __cx_headersOpen();
+    if (!Number.isInteger(code) || code < 100 || code > 599) throw Fault.create("kInvalidArgument", { reason: "Invalid status code." });
+    __cx_response.status = code;
+  },
+  write: function write(chunk) {
+    __cx_response.chunks.push(typeof chunk === "string" ? chunk : JSON.stringify(chunk));
+  },
+});
+
+// The response as the host needs it, or "" when the script wrote none.
+const __cx_responseText = function () {
+  const r = __cx_response;
+  if (r.status === null && !r.chunks.length && !Object.keys(r.headers).length) return "";
+  return ',"res":' + __cx_stringify({ status: r.status, headers: r.headers, body: r.chunks.length ? r.chunks.join("") : null });
 };
 
 // require('request'): the HTTP request that started the run (routes, the runner), read-only.

@@ -156,7 +156,7 @@ const __cx_finish = function () {
   if (__cx_dead) return __cx_envelope(__cx_dead, false, opsUsed);
   const outcome = __cx_outcome || { value: undefined };
   const failure = function (faultJson) {
-    return __cx_envelope(null, false, opsUsed, ',"f":' + __cx_encode(faultJson));
+    return __cx_envelope(null, false, opsUsed, ',"f":' + __cx_encode(faultJson) + __cx_responseText());
   };
   if (outcome.pending) {
     return failure(Fault.create("script.error.unspecified", { reason: "The promise returned by the script never settled." }).toJSON());
@@ -169,5 +169,5 @@ const __cx_finish = function () {
     __cx_c(e);
     return failure(Fault.create("script.error.marshalling", { reason: String(e && e.message) }).toJSON());
   }
-  return __cx_envelope(null, true, opsUsed, ',"r":' + encoded);
+  return __cx_envelope(null, true, opsUsed, ',"r":' + encoded + __cx_responseText());
 };

@@ -98,6 +98,8 @@ class RunResult:
     fault: Fault | None = None
     stats: RunStats = field(default_factory=RunStats)
     logs: list[LogEntry] = field(default_factory=list)
+    # What the script wrote through require('response'): {status, headers, body} or None.
+    response: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -346,6 +348,14 @@ class Sandbox:
             result.fault = Fault("script.error.unspecified", reason=str(exc))
             return
         result.stats.ops = final["opsUsed"]
+        res = final.get("res")
+        if isinstance(res, dict) and isinstance(res.get("headers"), dict):
+            status = res.get("status")
+            result.response = {
+                "status": status if isinstance(status, int) and 100 <= status <= 599 else None,
+                "headers": {str(k): str(v) for k, v in res["headers"].items()},
+                "body": res.get("body") if isinstance(res.get("body"), str) else None,
+            }
         if final["dead"]:
             result.fault = limit_fault(final["dead"])
         elif final["ok"] and isinstance(final.get("r"), dict) and "v" in final["r"]:
