@@ -16,7 +16,7 @@ from bson import ObjectId
 from .model import ACCESS, ObjectDef
 from .principals import ADMINISTRATOR, ANONYMOUS, PUBLIC, Principal, expand_roles
 
-__all__ = ["ACCOUNT", "OWNER", "ROLE", "SELF", "can_create", "level_of", "resolve_access"]
+__all__ = ["ACCOUNT", "OWNER", "ROLE", "SELF", "can_create", "level_of", "matches_any", "resolve_access"]
 
 ACCOUNT, SELF, ROLE, OWNER, ACCESS_ENTRY = 1, 2, 3, 4, 5
 
@@ -103,8 +103,14 @@ def resolve_access(
 
 def can_create(principal: Principal, obj: ObjectDef, *, roles: Iterable[ObjectId] = ()) -> bool:
     """Whether the caller matches an entry of the object's createAcl (§6.4)."""
+    return matches_any(principal, obj.create_acl, obj=obj, roles=roles)
+
+
+def matches_any(principal: Principal, entries: Iterable[Mapping[str, Any]], *, obj: ObjectDef | None = None, roles: Iterable[ObjectId] = ()) -> bool:
+    """Whether the caller matches any entry of an allow-less list (createAcl, a route's acl)."""
     held = principal.all_roles(tuple(roles))
-    return any(_applies(entry, principal, held, obj, None) for entry in obj.create_acl)
+    target_obj = obj if obj is not None else ObjectDef(name="", label="", plural_name="")
+    return any(_applies(entry, principal, held, target_obj, None) for entry in entries)
 
 
 def acl_filter_ids(principal: Principal, roles: Iterable[ObjectId] = ()) -> dict[str, Any]:

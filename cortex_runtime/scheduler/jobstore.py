@@ -35,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..clock import ensure_utc
@@ -51,7 +52,7 @@ JobStatus = Literal["completed", "failed"]
 
 _ASCENDING = 1
 _RETURN_AFTER = True  # pymongo.ReturnDocument.AFTER, without importing the driver here
-_NO_LEASE: dict[str, Any] = {"lease_owner": None, "lease_expires": None, "lease_acquired": None}
+_NO_LEASE: Mapping[str, None] = MappingProxyType({"lease_owner": None, "lease_expires": None, "lease_acquired": None})
 
 
 def _to_db(moment: datetime) -> datetime:

@@ -24,8 +24,10 @@ from ..faults import Fault
 from ..objects.orgs import Org
 from ..objects.principals import DEVELOPER, Principal
 from ..runtime import Runtime
+from ..sandbox import RunResult
 from .auth import Authenticator, normalise_path
-from .rendering import envelope, fault_response, json_response, ndjson_response
+from .custom_routes import RouteTables, run_custom_route
+from .rendering import envelope, fault_response, json_response, ndjson_response, server_time
 
 __all__ = ["Call", "create_app"]
 
@@ -62,6 +64,10 @@ async def _read_body(request: Request) -> Any:
     content_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if content_type.startswith("text/"):
         return raw.decode("utf-8", errors="replace")
+    if content_type == "application/x-www-form-urlencoded":
+        from urllib.parse import parse_qsl
+
+        return dict(parse_qsl(raw.decode("utf-8", errors="replace"), keep_blank_values=True))
     try:
         return json.loads(raw)
     except ValueError as exc:
@@ -110,9 +116,23 @@ ROUTES: list[tuple[str, str, Handler]] = [
 ]
 
 
+def _route_response(result: RunResult, headers: dict[str, str]) -> Response:
+    """A custom route's answer: what it wrote through ``response``, else its value enveloped."""
+    written = result.response or {}
+    status = written.get("status") or (result.fault.status if result.fault is not None else 200)
+    out_headers = {**headers, **{k: v for k, v in (written.get("headers") or {}).items() if k != "content-length"}}
+    if written.get("body") is not None:
+        media = out_headers.pop("content-type", "application/json; charset=utf-8")
+        return Response(written["body"], status_code=status, media_type=media, headers={**server_time(), **out_headers})
+    if result.fault is not None:
+        return fault_response(result.fault, out_headers)
+    return json_response(envelope(result.value), status, out_headers)
+
+
 def create_app(runtime: Runtime, authenticator: Authenticator | None = None) -> Starlette:
     auth = authenticator or Authenticator(runtime.store)
     table = {(method, path): handler for method, path, handler in ROUTES}
+    route_tables = RouteTables(runtime)
 
     async def dispatch(request: Request) -> Response:
         headers: dict[str, str] = {}
@@ -126,6 +146,23 @@ def create_app(runtime: Runtime, authenticator: Authenticator | None = None) -> 
             path = normalise_path(match.group("rest") or "/")
             lowered = {k.lower(): v for k, v in request.headers.items()}
             principal = await run_in_threadpool(auth.principal, org, lowered, request.method, path)
+            if path == "/routes" or path.startswith("/routes/"):
+                raw = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1").split("?", 1)[0]
+                route_path = raw.split("/routes", 1)[1] if "/routes" in raw else ""
+                route_request = {
+                    "method": request.method,
+                    "path": path,
+                    "headers": lowered,
+                    "query": _query(request),
+                    "body": await _read_body(request),
+                }
+                try:
+                    result = await run_in_threadpool(
+                        run_custom_route, runtime, route_tables, org, principal, request.method, route_path, route_request
+                    )
+                finally:
+                    await run_in_threadpool(runtime.sandbox.warm)
+                return _route_response(result, headers)
             handler = table.get((request.method, path))
             if handler is None:
                 raise Fault("cortex.notFound.unspecified", reason=f"No endpoint {request.method} {path}.", path=path)

@@ -333,7 +333,7 @@ class RoutePattern:
         builder = _Builder()
         for segment in _split_segments(path):
             builder.segment(segment)
-        source = "^" + "".join(builder.parts) + "/?$"
+        source = "".join(builder.parts) + "/?"
         try:
             regex = re.compile(source, re.IGNORECASE)
         except re.error as err:
@@ -505,13 +505,10 @@ class RouteTable:
         """Remove entries by name or predicate; return how many were removed."""
         if isinstance(name_or_predicate, str):
             name = name_or_predicate
-
-            def doomed(entry: RouteEntry) -> bool:
-                return entry.name == name
-
+            kept = [slot for slot in self._slots if slot.entry.name != name]
         else:
-            doomed = name_or_predicate
-        kept = [slot for slot in self._slots if not doomed(slot.entry)]
+            predicate = name_or_predicate
+            kept = [slot for slot in self._slots if not predicate(slot.entry)]
         removed = len(self._slots) - len(kept)
         self._slots = kept
         return removed
