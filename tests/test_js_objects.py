@@ -378,23 +378,26 @@ def test_wrap_gives_instances(host):
     assert value == [True, True, "c_thing", 0]
 
 
+def _streamed(host: FakeHost, source: str) -> tuple[dict[str, str], str]:
+    result = Sandbox(cache_dir=None, host_api=host).run(source)
+    assert result.ok, result.fault and result.fault.to_json()
+    assert result.response is not None
+    return result.response["headers"], result.response["body"]
+
+
 def test_stream_writes_a_json_list(host):
     host.data["c_thing"] = things(3)
-    run(host, "org.objects.c_things.find().stream()")
-    assert host.response[0] == ("response.setHeader", ["Content-Type", "application/json"])
-    body = "".join(args[0] for name, args in host.response if name == "response.write")
+    headers, body = _streamed(host, "org.objects.c_things.find().stream()")
+    assert headers == {"content-type": "application/json"}
     assert body.startswith('{ "data": [') and body.endswith('], "object": "list", "hasMore": false}')
     assert [d["c_n"] for d in json.loads(body)["data"]] == [0, 1, 2]
 
-    host.response.clear()
-    run(host, "org.objects.c_things.find().stream((d, n) => n < 2, d => d.c_n)")
-    body = "".join(args[0] for name, args in host.response if name == "response.write")
+    _, body = _streamed(host, "org.objects.c_things.find().stream((d, n) => n < 2, d => d.c_n)")
     assert json.loads(body) == {"data": [0, 1], "object": "list", "hasMore": True}
 
-    host.response.clear()
-    run(host, "org.objects.c_things.find().stream(d => { throw Fault.create('kAccessDenied', {reason: 'no'}) })")
-    body = json.loads("".join(args[0] for name, args in host.response if name == "response.write"))
-    assert body["object"] == "fault" and body["code"] == "kAccessDenied" and body["reason"] == "no"
+    _, body = _streamed(host, "org.objects.c_things.find().stream(d => { throw Fault.create('kAccessDenied', {reason: 'no'}) })")
+    fault = json.loads(body)
+    assert fault["object"] == "fault" and fault["code"] == "kAccessDenied" and fault["reason"] == "no"
 
 
 # ---- operations ------------------------------------------------------------
