@@ -21,13 +21,20 @@ from typing import Any
 
 from bson import ObjectId
 
+from .clock import Clock, SystemClock
 from .faults import Fault
 from .objects.instances import ObjectLayer
 from .objects.model import ObjectDef
 from .objects.store import Store, map_store_errors
 from .sandbox.compiler import Compiler
+from .scheduler.jobstore import JobStore
 
-__all__ = ["DeployedLibraries", "ScriptDeployer", "scripts_version"]
+__all__ = ["DeployedLibraries", "ScriptDeployer", "job_name", "scripts_version"]
+
+
+def job_name(script_id: Any) -> str:
+    """The schedule name of a job script."""
+    return f"script:{script_id}"
 
 SCRIPT_TYPES = ("route", "trigger", "job", "library")
 ROUTE_METHODS = ("*", "get", "post", "put", "patch", "delete")
@@ -50,8 +57,10 @@ def scripts_version(store: Store, org_id: ObjectId) -> int:
 class ScriptDeployer:
     """Write hook: checks and compiles ``script`` instances (see the module docstring)."""
 
-    def __init__(self, compiler: Compiler, max_script_size: int = 50_000) -> None:
+    def __init__(self, compiler: Compiler, jobs: JobStore | None = None, clock: Clock | None = None, max_script_size: int = 50_000) -> None:
         self._compiler = compiler
+        self._jobs = jobs
+        self._clock = clock or SystemClock()
         self._max_size = max_script_size
 
     def check(self, layer: ObjectLayer, obj: ObjectDef, doc: dict[str, Any], existing: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -87,6 +96,17 @@ class ScriptDeployer:
             return
         with map_store_errors():
             layer.store.orgs.update_one({"_id": layer.org_id}, {"$inc": {"scriptsVersion": 1}})
+        if self._jobs is None:
+            return
+        script = doc if doc is not None else existing
+        if script is None:
+            return
+        name = job_name(script["_id"])
+        if doc is not None and doc.get("type") == "job":
+            cron = str((doc.get("configuration") or {}).get("cron"))
+            self._jobs.upsert(layer.org_id, name, cron, {"script": doc["_id"]}, self._clock.now(), active=bool(doc.get("active", True)))
+        else:
+            self._jobs.remove(layer.org_id, name)
 
     # ---- per type -------------------------------------------------------------------
 

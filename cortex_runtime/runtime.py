@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .config import Limits
+from .clock import Clock, SystemClock
+from .config import Limits, limits_for
+from .faults import Fault
 from .deployment import DeployedLibraries, ScriptDeployer
 from .modules.connections import ConnectionsModule
 from .modules.objects import ObjectsModule, ObjectsRun
@@ -19,8 +22,11 @@ from .objects.principals import Principal
 from .objects.store import Store
 from .sandbox import OrgRef, RunResult, Sandbox
 from .sandbox.loader import ChainedLibraries, MappingLibraries
+from .scheduler import Job, JobResult, JobStore, Scheduler
 
 __all__ = ["RunContext", "Runtime"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -33,14 +39,16 @@ class RunContext:
 
 
 class Runtime:
-    def __init__(self, *, mongodb_uri: str | None = None, sandbox: Sandbox | None = None) -> None:
+    def __init__(self, *, mongodb_uri: str | None = None, sandbox: Sandbox | None = None, clock: Clock | None = None) -> None:
         self.store = Store.open(mongodb_uri)
         self.orgs = Orgs(self.store)
+        self.clock = clock or SystemClock()
+        self.jobs = JobStore(self.store)
         self.modules = ModuleRegistry([ObjectsModule(), ScriptModule(), ConnectionsModule(), XmlModule()])
         self.sandbox = sandbox if sandbox is not None else Sandbox(host_api=self.modules)
         if sandbox is not None:
             sandbox.host_api = self.modules
-        self.deployer = ScriptDeployer(self.sandbox.compiler)
+        self.deployer = ScriptDeployer(self.sandbox.compiler, self.jobs, self.clock)
 
     def layer(self, org: Org, principal: Principal) -> ObjectLayer:
         return ObjectLayer(self.store, org._id, principal, restricted_ops=org.restricted_ops, hooks=self.deployer)
@@ -71,3 +79,28 @@ class Runtime:
             context=context,
             request=request,
         )
+
+    # ---- jobs ---------------------------------------------------------------------------
+
+    def run_job(self, job: Job) -> JobResult:
+        """Run a job script (the scheduler's runner): as the script's ``principal``, else its owner."""
+        from .objects.orgs import load_principal
+        from .objects.store import map_store_errors
+
+        with map_store_errors():
+            script = self.store.contexts.find_one({"_id": job.payload.get("script"), "org": job.org, "object": "script"})
+            org_doc = self.store.orgs.find_one({"_id": job.org})
+        if script is None or org_doc is None:
+            self.jobs.remove(job.org, job.name)
+            return JobResult.failed(Fault("cortex.notFound.script", reason="The job's script is gone."))
+        org = self.orgs.get(org_doc["code"])
+        assert org is not None
+        who = script.get("principal") or (script.get("owner") or {}).get("_id")
+        principal = load_principal(self.store, org._id, who)
+        result = self.run(str(script.get("script") or ""), org=org, principal=principal, script_type="job", limits=limits_for("job"))
+        if result.fault is not None:
+            return JobResult.failed(result.fault, result.stats.ops)
+        return JobResult.completed(result.stats.ops)
+
+    def scheduler(self, worker_id: str | None = None) -> Scheduler:
+        return Scheduler(self.jobs, self.run_job, self.clock, worker_id)
