@@ -64,11 +64,14 @@ class Runtime:
         limits: Limits | None = None,
         libraries: Mapping[str, str] | None = None,
         request: dict[str, Any] | None = None,
+        script_id: Any = None,
     ) -> RunResult:
+        """Run a script as ``principal`` of ``org``; every run leaves a log record (object ``log``)."""
         context = RunContext(org=org, principal=principal, objects=ObjectsRun(self.layer(org, principal)))
         deployed = DeployedLibraries(self.store, org._id)
         sources = ChainedLibraries([MappingLibraries(libraries), deployed]) if libraries else deployed
-        return self.sandbox.run(
+        began = self.clock.now()
+        result = self.sandbox.run(
             source,
             script_type=script_type,
             arguments=arguments,
@@ -78,7 +81,46 @@ class Runtime:
             principal=principal.to_js(),
             context=context,
             request=request,
+            script_id=script_id,
         )
+        self._log(org, principal, script_type, script_id, began, result)
+        return result
+
+    def _log(self, org: Org, principal: Principal, script_type: str, script_id: Any, began: Any, result: RunResult) -> None:
+        """The run's log record (src 2 script; lvl 0 error or 2 info), kept 30 days."""
+        from datetime import timedelta
+
+        from .objects.store import map_store_errors
+
+        fault = result.fault.to_json() if result.fault is not None else None
+        record = {
+            "org": org._id,
+            "object": "log",
+            "src": 2,
+            "lvl": 0 if fault else 2,
+            "sid": script_id,
+            "stp": script_type,
+            "pid": principal._id,
+            "beg": began,
+            "end": self.clock.now(),
+            "exp": began + timedelta(days=30),
+            "sts": fault["status"] if fault else 200,
+            "ops": result.stats.ops,
+            "ctt": 0,
+            "cms": 0,
+            "in": 0,
+            "out": 0,
+            "err": fault,
+            "trc": (fault or {}).get("trace", "").splitlines() if fault else None,
+            "owner": {"_id": principal._id},
+            "creator": {"_id": principal._id},
+            "acl": [],
+        }
+        try:
+            with map_store_errors():
+                self.store.contexts.insert_one(record)
+        except Fault:
+            log.exception("could not write the log record of a run")
 
     # ---- jobs ---------------------------------------------------------------------------
 
@@ -97,7 +139,7 @@ class Runtime:
         assert org is not None
         who = script.get("principal") or (script.get("owner") or {}).get("_id")
         principal = load_principal(self.store, org._id, who)
-        result = self.run(str(script.get("script") or ""), org=org, principal=principal, script_type="job", limits=limits_for("job"))
+        result = self.run(str(script.get("script") or ""), org=org, principal=principal, script_type="job", limits=limits_for("job"), script_id=script["_id"])
         if result.fault is not None:
             return JobResult.failed(result.fault, result.stats.ops)
         return JobResult.completed(result.stats.ops)

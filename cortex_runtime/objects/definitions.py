@@ -36,7 +36,7 @@ def _prop(name: str, type_: str, **options: Any) -> PropertyDef:
 
 
 def standard_definitions() -> dict[str, ObjectDef]:
-    """The built-in objects: account, org, object (definitions) and script."""
+    """The built-in objects: account, org, object (definitions), script and log."""
     account = ObjectDef(
         name="account",
         label="Account",
@@ -125,7 +125,35 @@ def standard_definitions() -> dict[str, ObjectDef]:
         ],
         create_acl=[{"type": 3, "target": ADMINISTRATOR}, {"type": 3, "target": DEVELOPER}],
     )
-    return {d.name: d for d in (account, org, definition, script)}
+    log = ObjectDef(
+        name="log",
+        label="Log",
+        plural_name="logs",
+        standard=True,
+        extensible=False,
+        properties=[
+            _prop("src", "Number", indexed=True, writable=False),
+            _prop("lvl", "Number", indexed=True, writable=False),
+            _prop("sid", "ObjectId", indexed=True, writable=False),
+            _prop("stp", "String", indexed=True, writable=False),
+            _prop("pid", "ObjectId", indexed=True, writable=False),
+            _prop("beg", "Date", indexed=True, writable=False),
+            _prop("end", "Date", writable=False),
+            _prop("exp", "Date", writable=False),
+            _prop("sts", "Number", writable=False),
+            _prop("ops", "Number", writable=False),
+            _prop("ctt", "Number", writable=False),
+            _prop("cms", "Number", writable=False),
+            _prop("in", "Number", writable=False),
+            _prop("out", "Number", writable=False),
+            _prop("err", "Any", writable=False),
+            _prop("trc", "Any", writable=False),
+            _prop("dat", "Any", writable=False),
+        ],
+        default_acl=[{"type": 3, "target": ADMINISTRATOR, "allow": 4}, {"type": 3, "target": DEVELOPER, "allow": 4}],
+        create_acl=[],
+    )
+    return {d.name: d for d in (account, org, definition, script, log)}
 
 
 def plural(name: str) -> str:

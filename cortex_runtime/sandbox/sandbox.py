@@ -257,6 +257,7 @@ class Sandbox:
         inline: bool = False,
         context: Any = None,
         request: dict[str, Any] | None = None,
+        script_id: ObjectId | None = None,
     ) -> RunResult:
         """Run ``source``. ``context`` is handed to host functions as ``run.context``
         (the object layer puts the org and the calling principal there); ``request``
@@ -296,7 +297,7 @@ class Sandbox:
             "principal": principal,
             "depth": depth,
             "label": label,
-            "scriptId": None,
+            "scriptId": script_id,
             "inline": inline,
             "request": request,
             "env": {

@@ -88,6 +88,7 @@ def run_custom_route(runtime: Runtime, tables: RouteTables, org: Org, principal:
             principal=run_as,
             script_type="route",
             request={**request, "params": params},
+            script_id=doc.get("_id"),
         )
     if denied:
         raise Fault("cortex.accessDenied.route", path=route_path)

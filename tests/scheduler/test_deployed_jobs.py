@@ -35,3 +35,16 @@ def test_deployed_job_runs_once_per_due_time_with_two_workers():
     assert runs[3].status == "completed"
     assert {run.worker for run in runs} == {"worker-a", "worker-b"}
     assert runtime.layer(org, admin).count("c_tick", {}) == 24
+
+
+def test_every_run_leaves_a_log_record_scripts_can_read():
+    runtime = Runtime()
+    org, admin = runtime.orgs.create("logs")
+    runtime.run("return 1", org=org, principal=admin, script_type="route")
+    runtime.run("throw Fault.create('kNotFound', {reason: 'gone'})", org=org, principal=admin, script_type="job")
+    out = runtime.run(
+        "return org.objects.logs.find({src: 2}).sort({beg: 1}).map(l => [l.stp, l.lvl, l.sts, l.ops, l.err ? l.err.reason : null])",
+        org=org,
+        principal=admin,
+    )
+    assert out.value == [["route", 2, 200, 0, None], ["job", 0, 404, 0, "gone"]], out.fault
