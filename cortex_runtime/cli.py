@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -124,18 +125,64 @@ def _serve(args: argparse.Namespace) -> int:
             principal_override=True,
         ),
     )
+    public = auth.add_app(
+        org,
+        App(name="public", key=os.environ.get("CORTEX_PUBLIC_KEY") or generate_key(), secret=None, principal_id=None),
+    )
+    if args.deploy:
+        try:
+            deploy_directory(runtime, org, admin, Path(args.deploy))
+        except Fault as fault:
+            print(json.dumps(fault.to_json()), file=sys.stderr)
+            return 1
+    stop = threading.Event()
+    threading.Thread(target=runtime.scheduler().run_forever, args=(stop,), name="scheduler", daemon=True).start()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))
     sock.listen(128)
     port = sock.getsockname()[1]
     print(
-        json.dumps({"url": f"http://{args.host}:{port}/{org.code}/v2", "org": org.code, "apiKey": app.key, "apiSecret": app.secret, "adminEmail": admin_email}),
+        json.dumps(
+            {
+                "url": f"http://{args.host}:{port}/{org.code}/v2",
+                "org": org.code,
+                "apiKey": app.key,
+                "apiSecret": app.secret,
+                "adminEmail": admin_email,
+                "publicKey": public.key,
+            }
+        ),
         flush=True,
     )
     config = uvicorn.Config(create_app(runtime, auth), log_level="warning", lifespan="off")
-    uvicorn.Server(config).run(sockets=[sock])
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        stop.set()
     return 0
+
+
+def deploy_directory(runtime: Runtime, org: Any, admin: Any, directory: Path) -> list[str]:
+    """Deploy the scripts listed in ``<directory>/deploy.json`` (file, label, name, type,
+    configuration), creating or updating each by name. Returns the names."""
+    manifest = directory / "deploy.json"
+    try:
+        entries = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise Fault("cortex.invalidArgument.unspecified", reason=f"cannot read {manifest}: {exc}") from exc
+    layer = runtime.layer(org, admin)
+    names = []
+    for entry in entries:
+        source = (directory / entry["file"]).read_text(encoding="utf-8")
+        body = {k: v for k, v in entry.items() if k != "file"} | {"script": source}
+        existing = next(layer.iterate("script", {"where": {"name": entry["name"]}, "limit": 1}), None)
+        if existing is None:
+            layer.insert_one("script", body, {})
+        else:
+            layer.update_one("script", {"_id": existing["_id"]}, {"$set": body}, {})
+        names.append(entry["name"])
+    return names
 
 
 def _prepare(args: argparse.Namespace) -> int:
@@ -164,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--org", default="example", help="the org to serve (created when missing)")
     serve.add_argument("--mongodb-uri", help="a MongoDB server (default: MONGODB_URI, else the embedded store)")
+    serve.add_argument("--deploy", metavar="DIR", help="deploy the scripts listed in DIR/deploy.json")
     serve.set_defaults(handler=_serve)
 
     prepare = commands.add_parser("prepare", help="compile the built-in modules and npm libraries into the cache")
