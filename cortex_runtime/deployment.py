@@ -63,8 +63,10 @@ class ScriptDeployer:
         self._clock = clock or SystemClock()
         self._max_size = max_script_size
 
-    def check(self, layer: ObjectLayer, obj: ObjectDef, doc: dict[str, Any], existing: Mapping[str, Any] | None) -> dict[str, Any]:
-        if obj.name != "script":
+    def before(
+        self, layer: ObjectLayer, obj: ObjectDef, event: str, doc: dict[str, Any] | None, existing: Mapping[str, Any] | None, options: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        if obj.name != "script" or doc is None:
             return doc
         kind = doc.get("type")
         if kind not in SCRIPT_TYPES:
@@ -91,7 +93,7 @@ class ScriptDeployer:
         check(layer, doc, configuration)
         return doc
 
-    def written(self, layer: ObjectLayer, obj: ObjectDef, doc: Mapping[str, Any] | None, existing: Mapping[str, Any] | None) -> None:
+    def after(self, layer: ObjectLayer, obj: ObjectDef, event: str, doc: Mapping[str, Any] | None, existing: Mapping[str, Any] | None) -> None:
         if obj.name != "script":
             return
         with map_store_errors():

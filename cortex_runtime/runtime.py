@@ -11,12 +11,13 @@ from .clock import Clock, SystemClock
 from .config import Limits, limits_for
 from .faults import Fault
 from .deployment import DeployedLibraries, ScriptDeployer
+from .triggers import TriggerDispatcher, TriggerModule
 from .modules.connections import ConnectionsModule
 from .modules.objects import ObjectsModule, ObjectsRun
 from .modules.registry import ModuleRegistry
 from .modules.script import ScriptModule
 from .modules.xml import XmlModule
-from .objects.instances import ObjectLayer
+from .objects.instances import HookChain, ObjectLayer
 from .objects.orgs import Org, Orgs
 from .objects.principals import Principal
 from .objects.store import Store
@@ -24,7 +25,10 @@ from .sandbox import OrgRef, RunResult, Sandbox
 from .sandbox.loader import ChainedLibraries, MappingLibraries
 from .scheduler import Job, JobResult, JobStore, Scheduler
 
-__all__ = ["RunContext", "Runtime"]
+__all__ = ["DEFAULT_MAX_DEPTH", "RunContext", "Runtime"]
+
+# decisions.md "Execution depth": the platform's 6, configurable.
+DEFAULT_MAX_DEPTH = 6
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +40,8 @@ class RunContext:
     org: Org
     principal: Principal
     objects: ObjectsRun
+    depth: int = 1
+    trigger: Any = None
 
 
 class Runtime:
@@ -44,14 +50,20 @@ class Runtime:
         self.orgs = Orgs(self.store)
         self.clock = clock or SystemClock()
         self.jobs = JobStore(self.store)
-        self.modules = ModuleRegistry([ObjectsModule(), ScriptModule(), ConnectionsModule(), XmlModule()])
+        self.modules = ModuleRegistry([ObjectsModule(), ScriptModule(), ConnectionsModule(), XmlModule(), TriggerModule()])
         self.sandbox = sandbox if sandbox is not None else Sandbox(host_api=self.modules)
         if sandbox is not None:
             sandbox.host_api = self.modules
         self.deployer = ScriptDeployer(self.sandbox.compiler, self.jobs, self.clock)
+        self.triggers = TriggerDispatcher(self)
+        self.hooks = HookChain([self.deployer, self.triggers])
+        self.max_depth = DEFAULT_MAX_DEPTH
+        # Without a background worker (tests, the CLI), queued after-triggers run when the
+        # top-level run that queued them ends; the server turns this off and runs a worker.
+        self.drain_events = True
 
     def layer(self, org: Org, principal: Principal) -> ObjectLayer:
-        return ObjectLayer(self.store, org._id, principal, restricted_ops=org.restricted_ops, hooks=self.deployer)
+        return ObjectLayer(self.store, org._id, principal, restricted_ops=org.restricted_ops, hooks=self.hooks)
 
     def run(
         self,
@@ -65,9 +77,21 @@ class Runtime:
         libraries: Mapping[str, str] | None = None,
         request: dict[str, Any] | None = None,
         script_id: Any = None,
+        depth: int = 1,
+        inline: bool = False,
+        trigger: Any = None,
+        extra: dict[str, Any] | None = None,
     ) -> RunResult:
-        """Run a script as ``principal`` of ``org``; every run leaves a log record (object ``log``)."""
-        context = RunContext(org=org, principal=principal, objects=ObjectsRun(self.layer(org, principal)))
+        """Run a script as ``principal`` of ``org``; every run leaves a log record (object ``log``).
+
+        ``depth`` is 1 for a top-level run; a run it causes (a trigger) is one deeper, and a
+        run deeper than ``max_depth`` fails before it starts."""
+        if depth > self.max_depth:
+            fault = Fault("script.invalidArgument.executionDepthExceeded", reason=f"Execution depth {depth} exceeds {self.max_depth}.")
+            return RunResult(fault=fault)
+        layer = self.layer(org, principal)
+        layer.run_depth = depth
+        context = RunContext(org=org, principal=principal, objects=ObjectsRun(layer), depth=depth, trigger=trigger)
         deployed = DeployedLibraries(self.store, org._id)
         sources = ChainedLibraries([MappingLibraries(libraries), deployed]) if libraries else deployed
         began = self.clock.now()
@@ -82,9 +106,18 @@ class Runtime:
             context=context,
             request=request,
             script_id=script_id,
+            depth=depth,
+            inline=inline,
+            extra=extra,
         )
         self._log(org, principal, script_type, script_id, began, result)
+        if depth == 1 and self.drain_events:
+            self.process_events()
         return result
+
+    def process_events(self, limit: int = 1000) -> int:
+        """Run queued after-triggers (each exactly once across workers)."""
+        return self.triggers.process(limit)
 
     def _log(self, org: Org, principal: Principal, script_type: str, script_id: Any, began: Any, result: RunResult) -> None:
         """The run's log record (src 2 script; lvl 0 error or 2 info), kept 30 days."""

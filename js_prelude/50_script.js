@@ -71,6 +71,42 @@ const __cx_fireTimers = function () {
 
 const script = {};
 
+// Trigger arguments: `new` carries write helpers that change the pending write, in
+// the host (which validates and stores it) and in this copy, so later reads see them.
+const __cx_triggerArguments = function (args) {
+  const pending = args && args.new;
+  if (!pending || typeof pending !== "object") return args;
+  const pathOf = function (path) {
+    if (typeof path !== "string" || !path) throw Fault.create("cortex.invalidArgument.unspecified", { reason: "A string property path is required." });
+    return path;
+  };
+  const setLocal = function (path, value) {
+    const parts = path.split(".");
+    let target = pending;
+    for (let i = 0; i < parts.length - 1; i++) {
+      if (target[parts[i]] === null || typeof target[parts[i]] !== "object") target[parts[i]] = {};
+      target = target[parts[i]];
+    }
+    if (value === undefined) delete target[parts[parts.length - 1]];
+    else target[parts[parts.length - 1]] = value;
+  };
+  const apply = function (operator, path, value, options) {
+    if (path && typeof path === "object") {
+      for (const key of Object.keys(path)) apply(operator, key, path[key], value);
+      return;
+    }
+    const name = pathOf(path);
+    const result = __cx_call("trigger.write", [operator, name, value, options || {}]);
+    setLocal(name, operator === "$unset" ? undefined : result);
+  };
+  Object.defineProperties(pending, {
+    update: { value: function update(path, value, options) { apply("$set", path, value, options); } },
+    push: { value: function push(path, value, options) { apply("$push", path, value, options); } },
+    delete: { value: function (path, options) { apply("$unset", pathOf(path), 1, options); } },
+  });
+  return args;
+};
+
 // Fills the script global for this run; called once, before main.
 const __cx_fillScript = function (config) {
   const limits = config.limits;
@@ -79,7 +115,9 @@ const __cx_fillScript = function (config) {
     label: config.label,
     type: config.type,
     depth: config.depth,
-    arguments: config.arguments,
+    arguments: config.type === "trigger" ? __cx_triggerArguments(config.arguments) : config.arguments,
+    event: config.event,
+    context: config.subject ? CortexObject.from(config.subject) : undefined,
     env: Object.freeze(config.env),
     org: org,
     principal: __cx_principalInstance(config.principal),

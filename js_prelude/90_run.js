@@ -149,6 +149,18 @@ const __cx_state = function () {
   return __cx_envelope(__cx_dead, false, __cx_maxOps - __cx_r, ',"next":' + (+next || 0));
 };
 
+// Triggers of one operation share a memo: it goes back to the host with the result.
+const __cx_memoText = function () {
+  const args = __cx_config && __cx_config.type === "trigger" ? __cx_config.arguments : null;
+  if (!args || !args.memo || typeof args.memo !== "object") return "";
+  try {
+    return ',"memo":' + __cx_encode(args.memo);
+  } catch (e) {
+    __cx_c(e);
+    return "";
+  }
+};
+
 // The encoded result: {ok: true, v} or {ok: false, f: faultJson}.
 const __cx_finish = function () {
   if (__cx_r < 0) __cx_dead = __cx_dead || "ops";
@@ -169,5 +181,5 @@ const __cx_finish = function () {
     __cx_c(e);
     return failure(Fault.create("script.error.marshalling", { reason: String(e && e.message) }).toJSON());
   }
-  return __cx_envelope(null, true, opsUsed, ',"r":' + encoded + __cx_responseText());
+  return __cx_envelope(null, true, opsUsed, ',"r":' + encoded + __cx_responseText() + __cx_memoText());
 };

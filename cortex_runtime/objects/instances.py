@@ -30,17 +30,39 @@ from .query import ACCOUNT_NATIVE_INDEXED, QueryContext, check_exclusive, check_
 from .store import Store, map_store_errors
 from .updates import apply_update, patch_to_update
 
-__all__ = ["ObjectLayer", "ReadOptions", "WriteHooks"]
+__all__ = ["HookChain", "ObjectLayer", "ReadOptions", "WriteHooks"]
 
 
 class WriteHooks(Protocol):
-    """What the layers above learn of writes. ``check`` runs after validation and before
-    anything is stored (it may refuse by raising a Fault, or adjust the document it
-    returns); ``written`` runs after the store has it (``doc`` is None for a delete)."""
+    """What the layers above learn of writes, per ``event`` ('create', 'update', 'delete').
 
-    def check(self, layer: ObjectLayer, obj: ObjectDef, doc: dict[str, Any], existing: Mapping[str, Any] | None) -> dict[str, Any]: ...
+    ``before`` runs after validation and before anything is stored, dry runs included: it
+    may refuse by raising a Fault, or return a changed document (validated again). ``after``
+    runs once the store has the write. ``doc`` is the new document (None for a delete),
+    ``existing`` the stored one (None for a create).
+    """
 
-    def written(self, layer: ObjectLayer, obj: ObjectDef, doc: Mapping[str, Any] | None, existing: Mapping[str, Any] | None) -> None: ...
+    def before(
+        self, layer: ObjectLayer, obj: ObjectDef, event: str, doc: dict[str, Any] | None, existing: Mapping[str, Any] | None, options: Mapping[str, Any]
+    ) -> dict[str, Any] | None: ...
+
+    def after(self, layer: ObjectLayer, obj: ObjectDef, event: str, doc: Mapping[str, Any] | None, existing: Mapping[str, Any] | None) -> None: ...
+
+
+class HookChain:
+    """Several WriteHooks, called in order."""
+
+    def __init__(self, hooks: list[WriteHooks]) -> None:
+        self.hooks = list(hooks)
+
+    def before(self, layer: ObjectLayer, obj: ObjectDef, event: str, doc: dict[str, Any] | None, existing: Mapping[str, Any] | None, options: Mapping[str, Any]) -> dict[str, Any] | None:
+        for hook in self.hooks:
+            doc = hook.before(layer, obj, event, doc, existing, options)
+        return doc
+
+    def after(self, layer: ObjectLayer, obj: ObjectDef, event: str, doc: Mapping[str, Any] | None, existing: Mapping[str, Any] | None) -> None:
+        for hook in self.hooks:
+            hook.after(layer, obj, event, doc, existing)
 
 SYSTEM_KEYS = ("_id", "org", "object", "type", "created", "creator", "owner", "updated", "updater", "acl")
 
@@ -113,10 +135,14 @@ class ObjectLayer:
         self.definitions = Definitions(store, org_id)
         self.hooks = hooks
         self._restricted_ops = restricted_ops
+        # Set by the runtime: the run this layer serves (triggers run one level deeper).
+        self.run_depth = 1
 
     def as_principal(self, principal: Principal) -> ObjectLayer:
         """The same org's layer for another principal (``script.as``)."""
-        return ObjectLayer(self.store, self.org_id, principal, restricted_ops=self._restricted_ops, hooks=self.hooks)
+        layer = ObjectLayer(self.store, self.org_id, principal, restricted_ops=self._restricted_ops, hooks=self.hooks)
+        layer.run_depth = self.run_depth
+        return layer
 
     # ---- helpers ------------------------------------------------------------------
 
@@ -392,15 +418,17 @@ class ObjectLayer:
         self._check_writes(obj, {k for k in document if k not in ("type",)}, max(access, opts.grant or 0), creating=True, opts=opts, doc=doc)
         doc.update({k: v for k, v in document.items() if k not in SYSTEM_KEYS})
         doc = self._validate(obj, doc, creating=True, existing=None)
+        if self.hooks is not None:
+            changed_doc = self.hooks.before(self, obj, "create", doc, None, options)
+            if changed_doc is not None and changed_doc is not doc:
+                doc = self._validate(obj, changed_doc, creating=True, existing=None)
         self._check_unique(obj, doc, {k for k in doc if k not in SYSTEM_KEYS})
         self._check_references(obj, doc, set(document), opts)
-        if self.hooks is not None:
-            doc = self.hooks.check(self, obj, doc, None)
         if not options.get("dryRun"):
             with map_store_errors():
                 self.store.contexts.insert_one(doc)
             if self.hooks is not None:
-                self.hooks.written(self, obj, doc, None)
+                self.hooks.after(self, obj, "create", doc, None)
         return self._write_result(obj, doc, options, opts, changed=set(document))
 
     def _write_result(self, obj: ObjectDef, doc: Mapping[str, Any], options: Mapping[str, Any], opts: ReadOptions, changed: set[str]) -> Any:
@@ -451,10 +479,13 @@ class ObjectLayer:
             if prop is not None and not prop.removable and access < ACCESS["script"]:
                 raise Fault("cortex.accessDenied.notDeletable", path=f"{obj.name}.{name}")
         validated = self._validate(obj, new_doc, creating=False, existing=doc)
+        if self.hooks is not None:
+            changed_doc = self.hooks.before(self, obj, "update", validated, doc, options)
+            if changed_doc is not None and changed_doc is not validated:
+                validated = self._validate(obj, changed_doc, creating=False, existing=doc)
+                changed |= {k for k in validated if k not in SYSTEM_KEYS and validated.get(k) != doc.get(k)}
         self._check_unique(obj, validated, changed, exclude=doc["_id"])
         self._check_references(obj, validated, changed, opts)
-        if self.hooks is not None:
-            validated = self.hooks.check(self, obj, validated, doc)
         modified = any(validated.get(name) != doc.get(name) for name in changed | removed)
         if modified and not options.get("dryRun"):
             sets = {name: validated[name] for name in changed if name in validated}
@@ -467,7 +498,7 @@ class ObjectLayer:
                 self.store.contexts.update_one({"_id": doc["_id"], "org": self.org_id}, body)
             validated.update({"updated": sets["updated"], "updater": sets["updater"]})
             if self.hooks is not None:
-                self.hooks.written(self, obj, validated, doc)
+                self.hooks.after(self, obj, "update", validated, doc)
         return validated, changed, modified
 
     def update_one(self, object_name: str, match: Any, update: Any, options: Mapping[str, Any]) -> Any:
@@ -527,6 +558,8 @@ class ObjectLayer:
     def _delete(self, obj: ObjectDef, doc: Mapping[str, Any], access: int, options: Mapping[str, Any], opts: ReadOptions) -> None:
         if access < ACCESS["delete"]:
             raise Fault("cortex.accessDenied.instanceDelete", path=obj.name)
+        if self.hooks is not None:
+            self.hooks.before(self, obj, "delete", None, doc, options)
         if options.get("dryRun"):
             return
         if obj.name == "object":
@@ -535,7 +568,7 @@ class ObjectLayer:
         with map_store_errors():
             self.store.contexts.delete_one({"_id": doc["_id"], "org": self.org_id})
         if self.hooks is not None:
-            self.hooks.written(self, obj, None, doc)
+            self.hooks.after(self, obj, "delete", None, doc)
 
     def set_owner(self, object_name: str, _id: Any, to: Any) -> bool:
         """Ownership transfer, with no access check (the platform writes an audit record)."""

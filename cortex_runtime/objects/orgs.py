@@ -82,6 +82,11 @@ class Orgs:
             return None
         return Org(_id=doc["_id"], code=doc["code"], name=doc.get("name", doc["code"]), settings=dict(doc.get("settings") or {}))
 
+    def get_by_id(self, org_id: ObjectId) -> Org | None:
+        with map_store_errors():
+            doc = self.store.orgs.find_one({"_id": org_id}, {"code": 1})
+        return self.get(doc["code"]) if doc else None
+
     def provision(self, org: Org, *, email: str, name: dict[str, str] | None = None, roles: list[ObjectId] | None = None) -> Principal:
         """Create an account (no access check: the caller decides who may)."""
         doc = account_document(org._id, email=email, name=name, roles=roles)

@@ -100,6 +100,8 @@ class RunResult:
     logs: list[LogEntry] = field(default_factory=list)
     # What the script wrote through require('response'): {status, headers, body} or None.
     response: dict[str, Any] | None = None
+    # A trigger's memo as the script left it (triggers of one operation share it).
+    memo: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -258,10 +260,12 @@ class Sandbox:
         context: Any = None,
         request: dict[str, Any] | None = None,
         script_id: ObjectId | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> RunResult:
         """Run ``source``. ``context`` is handed to host functions as ``run.context``
         (the object layer puts the org and the calling principal there); ``request``
-        (method, path, headers, query, params, body) is what ``require('request')`` shows."""
+        (method, path, headers, query, params, body) is what ``require('request')`` shows;
+        ``extra`` adds type-specific configuration (a trigger's ``event`` and ``subject``)."""
         limits = limits or limits_for(script_type)
         org = org or OrgRef(ObjectId("000000000000000000000100"), "example")
         if isinstance(libraries, Mapping):
@@ -300,6 +304,7 @@ class Sandbox:
             "scriptId": script_id,
             "inline": inline,
             "request": request,
+            **(extra or {}),
             "env": {
                 "host": self.env_host,
                 "name": "development",
@@ -349,6 +354,9 @@ class Sandbox:
             result.fault = Fault("script.error.unspecified", reason=str(exc))
             return
         result.stats.ops = final["opsUsed"]
+        memo = final.get("memo")
+        if isinstance(memo, dict) and isinstance(memo.get("v"), dict):
+            result.memo = memo["v"]
         res = final.get("res")
         if isinstance(res, dict) and isinstance(res.get("headers"), dict):
             status = res.get("status")

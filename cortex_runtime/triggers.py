@@ -1,0 +1,227 @@
+"""Object triggers (scripting-core.md §2.1, §2.5): scripts run on create, update and delete.
+
+``TriggerDispatcher`` is a write hook of the object layer:
+
+- before-triggers (``<event>.before``) run inline, in descending weight, sharing one
+  ``memo``. They see ``old``/``new``/``modified``/``dryRun`` and may change the pending write
+  through ``script.arguments.new.update/push/delete`` (host call ``trigger.write``). Returning
+  exactly ``false`` cancels with ``cortex.error.triggerCancelled``; throwing cancels with the
+  thrown fault. Nothing is written either way.
+- after-triggers (``<event>.after``) run once the write is stored and cannot undo it. With
+  ``configuration.inline`` they run right away; otherwise they are queued in the store's
+  ``events`` collection and run exactly once by whichever worker claims them
+  (``Runtime.process_events``), so a crash between the write and the run loses nothing.
+
+A trigger runs one level deeper than the run that wrote; past the depth limit the child
+fails before it starts (``script.invalidArgument.executionDepthExceeded``).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from pymongo import ReturnDocument
+
+from .faults import Fault
+from .objects.acl import level_of
+from .objects.instances import SYSTEM_KEYS, ObjectLayer, ReadOptions
+from .objects.model import ObjectDef
+from .objects.orgs import load_principal
+from .objects.store import map_store_errors
+from .objects.updates import apply_update
+from .sandbox import RunInfo
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
+__all__ = ["TriggerDispatcher", "TriggerModule", "TriggerState"]
+
+NO_TRIGGERS_ON = ("view", "script", "org", "object", "log")
+CLAIM_LEASE = timedelta(seconds=60)
+
+
+@dataclass
+class TriggerState:
+    """The pending write a before-trigger may change, and who may change what."""
+
+    layer: ObjectLayer
+    obj: ObjectDef
+    pending: dict[str, Any] | None
+    changed: bool = False
+    memo: dict[str, Any] = field(default_factory=dict)
+
+
+def _plain(doc: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if doc is None:
+        return None
+    return {k: v for k, v in doc.items() if k not in ("org", "acl")}
+
+
+class TriggerDispatcher:
+    """Write hook running trigger scripts; see the module docstring."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._events = runtime.store.db["events"]
+
+    def _scripts(self, layer: ObjectLayer, obj: ObjectDef, event: str) -> list[dict[str, Any]]:
+        with map_store_errors():
+            docs = list(
+                layer.store.contexts.find(
+                    {
+                        "org": layer.org_id,
+                        "object": "script",
+                        "type": "trigger",
+                        "active": True,
+                        "configuration.event": event,
+                        "configuration.object": {"$in": [obj.name, "*"]},
+                    }
+                ).sort("_id", 1)
+            )
+        best: dict[Any, dict[str, Any]] = {}
+        for doc in docs:
+            key = doc.get("name") or doc["_id"]
+            if key not in best or float(doc.get("weight") or 0) > float(best[key].get("weight") or 0):
+                best[key] = doc
+        return sorted(best.values(), key=lambda d: -float(d.get("weight") or 0))
+
+    def before(
+        self, layer: ObjectLayer, obj: ObjectDef, event: str, doc: dict[str, Any] | None, existing: Mapping[str, Any] | None, options: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        if obj.name in NO_TRIGGERS_ON:
+            return doc
+        scripts = self._scripts(layer, obj, f"{event}.before")
+        if not scripts:
+            return doc
+        state = TriggerState(layer=layer, obj=obj, pending=copy.deepcopy(doc) if doc is not None else None)
+        modified = sorted(k for k in (doc or {}) if k not in SYSTEM_KEYS and (existing is None or doc is None or doc.get(k) != existing.get(k)))
+        for script in scripts:
+            arguments = {"old": _plain(existing), "new": _plain(state.pending), "modified": modified, "dryRun": bool(options.get("dryRun")), "memo": state.memo}
+            result = self._run(layer, script, obj, f"{event}.before", arguments, state, inline=True)
+            if result.fault is not None:
+                raise result.fault
+            if result.value is False:
+                raise Fault("cortex.error.triggerCancelled")
+            if result.memo is not None:
+                state.memo = result.memo
+        return state.pending if state.changed else doc
+
+    def after(self, layer: ObjectLayer, obj: ObjectDef, event: str, doc: Mapping[str, Any] | None, existing: Mapping[str, Any] | None) -> None:
+        if obj.name in NO_TRIGGERS_ON:
+            return
+        scripts = self._scripts(layer, obj, f"{event}.after")
+        modified = sorted(k for k in (doc or {}) if k not in SYSTEM_KEYS and (existing is None or doc is None or doc.get(k) != existing.get(k)))
+        for script in scripts:
+            arguments = {"old": _plain(existing), "new": _plain(doc), "modified": modified if event != "delete" else [], "memo": {}}
+            if (script.get("configuration") or {}).get("inline"):
+                self._run(layer, script, obj, f"{event}.after", arguments, None, inline=True)
+                continue
+            with map_store_errors():
+                self._events.insert_one(
+                    {
+                        "org": layer.org_id,
+                        "script": script["_id"],
+                        "object": obj.name,
+                        "event": f"{event}.after",
+                        "subject": (doc or existing or {}).get("_id"),
+                        "arguments": arguments,
+                        "principal": layer.principal._id,
+                        "depth": layer.run_depth + 1,
+                        "status": "pending",
+                        "created": datetime.now(timezone.utc),
+                    }
+                )
+
+    def _run(self, layer: ObjectLayer, script: Mapping[str, Any], obj: ObjectDef, event: str, arguments: dict[str, Any], state: TriggerState | None, *, inline: bool) -> Any:
+        principal = layer.principal
+        if script.get("principal"):
+            principal = load_principal(layer.store, layer.org_id, script["principal"])
+        subject = (arguments.get("new") or arguments.get("old") or {}).get("_id")
+        org = self._runtime.orgs.get_by_id(layer.org_id)
+        return self._runtime.run(
+            str(script.get("script") or ""),
+            org=org,
+            principal=principal,
+            script_type="trigger",
+            arguments=arguments,
+            depth=layer.run_depth + 1,
+            inline=inline,
+            trigger=state,
+            script_id=script.get("_id"),
+            extra={"event": event, "subject": {"_id": subject, "object": obj.name} if subject is not None else None},
+        )
+
+    # ---- the queue of after-triggers ---------------------------------------------------
+
+    def process(self, limit: int = 100, worker: str = "local") -> int:
+        """Run queued after-triggers, each exactly once across workers. Returns how many ran."""
+        ran = 0
+        now = datetime.now(timezone.utc)
+        while ran < limit:
+            with map_store_errors():
+                event = self._events.find_one_and_update(
+                    {"$or": [{"status": "pending"}, {"status": "processing", "claimed": {"$lt": now - CLAIM_LEASE}}]},
+                    {"$set": {"status": "processing", "worker": worker, "claimed": now}},
+                    sort=[("created", 1)],
+                    return_document=ReturnDocument.AFTER,
+                )
+            if event is None:
+                return ran
+            ran += 1
+            status, fault = "completed", None
+            try:
+                result = self._run_event(event)
+                if result is not None and result.fault is not None:
+                    status, fault = "failed", result.fault.to_json()
+            except Fault as exc:
+                status, fault = "failed", exc.to_json()
+            with map_store_errors():
+                self._events.update_one({"_id": event["_id"]}, {"$set": {"status": status, "fault": fault, "finished": datetime.now(timezone.utc)}})
+        return ran
+
+    def _run_event(self, event: Mapping[str, Any]) -> Any:
+        with map_store_errors():
+            script = self._runtime.store.contexts.find_one({"_id": event["script"], "org": event["org"], "object": "script"})
+        org = self._runtime.orgs.get_by_id(event["org"])
+        if script is None or org is None:
+            raise Fault("cortex.notFound.script", reason="The trigger's script is gone.")
+        principal = load_principal(self._runtime.store, org._id, event["principal"])
+        layer = self._runtime.layer(org, principal)
+        layer.run_depth = int(event.get("depth") or 2) - 1
+        obj = layer.definitions.require(str(event["object"]))
+        return self._run(layer, script, obj, str(event["event"]), dict(event.get("arguments") or {}), None, inline=False)
+
+
+class TriggerModule:
+    """``trigger.write [operator, path, value, options]``: a before-trigger changing the pending write."""
+
+    prefix = "trigger."
+
+    def call(self, run: RunInfo, name: str, args: list[Any]) -> Any:
+        state = getattr(run.context, "trigger", None)
+        if name != "trigger.write":
+            raise Fault("script.invalidArgument.unknownCommand", path=name)
+        if not isinstance(state, TriggerState) or state.pending is None:
+            raise Fault("cortex.accessDenied.unspecified", reason="Only before-triggers of creates and updates can change the write.")
+        operator, path, value, options = (list(args) + [None, None, None, {}])[:4]
+        if not isinstance(path, str) or not path:
+            raise Fault("cortex.invalidArgument.unspecified", reason="A string property path is required.")
+        top = path.split(".")[0]
+        prop = state.obj.property(top, state.pending.get("type"))
+        if prop is None:
+            raise Fault("cortex.notFound.property", reason=f"{top} is not a property of {state.obj.name}.", path=f"{state.obj.name}.{top}")
+        grant = level_of((options or {}).get("grant")) if isinstance(options, dict) else None
+        access = max(state.layer._access(state.obj, state.pending, ReadOptions()), grant or 0)
+        if access < prop.write_access:
+            raise Fault("cortex.accessDenied.propertyUpdate", path=f"{state.obj.name}.{top}")
+        new_doc, _, _ = apply_update(state.pending, {str(operator): {path: value}})
+        state.pending = new_doc
+        state.changed = True
+        current: Any = new_doc
+        for part in path.split("."):
+            current = current.get(part) if isinstance(current, dict) else None
+        return current
