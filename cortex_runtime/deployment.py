@@ -26,6 +26,7 @@ from .faults import Fault
 from .objects.instances import ObjectLayer
 from .objects.model import ObjectDef
 from .objects.store import Store, map_store_errors
+from .org_runtime import decorated_entries
 from .sandbox.compiler import Compiler
 from .scheduler.jobstore import JobStore
 
@@ -109,6 +110,14 @@ class ScriptDeployer:
             self._jobs.upsert(layer.org_id, name, cron, {"script": doc["_id"]}, self._clock.now(), active=bool(doc.get("active", True)))
         else:
             self._jobs.remove(layer.org_id, name)
+        # @job entries of a library: one schedule each, replaced on every deploy.
+        for old in (existing or {}).get("runtime") or []:
+            if old.get("type") == "job":
+                self._jobs.remove(layer.org_id, f"{name}:{old.get('name')}")
+        for entry in (doc or {}).get("runtime") or []:
+            if entry.get("type") == "job" and doc is not None and doc.get("active", True):
+                payload = {"script": doc["_id"], "entry": entry.get("name")}
+                self._jobs.upsert(layer.org_id, f"{name}:{entry.get('name')}", str(entry["configuration"]["cron"]), payload, self._clock.now())
 
     # ---- per type -------------------------------------------------------------------
 
@@ -125,6 +134,20 @@ class ScriptDeployer:
             raise _invalid("A library needs configuration.export, a c_ or namespaced name.", "script.configuration.export", "cortex.invalidArgument.customName")
         if self._others(layer, doc, {"type": "library", "configuration.export": export}) is not None:
             raise Fault("cortex.conflict.exists", reason=f"A library exported as {export} exists.", path="script.configuration.export")
+        source = str(doc.get("script") or "")
+        entries = decorated_entries(doc, self._compiler.decorators(source)) if "@" in source else []
+        from .scheduler.cron import check_daily_cap
+        from .server.routing import RoutePattern
+
+        for entry in entries:
+            configuration_of = entry["configuration"]
+            if entry["type"] == "route":
+                RoutePattern.compile(configuration_of["path"])
+            elif entry["type"] == "job":
+                check_daily_cap(configuration_of["cron"])
+            elif entry["type"] == "trigger" and not _EVENT.match(str(configuration_of["event"])):
+                raise _invalid(f"Unsupported trigger event {configuration_of['event']}.", "script.script", "cortex.invalidArgument.enumValue")
+        doc["runtime"] = entries
 
     def _check_route(self, layer: ObjectLayer, doc: dict[str, Any], configuration: dict[str, Any]) -> None:
         from .server.routing import RoutePattern
@@ -172,11 +195,13 @@ class DeployedLibraries:
     def __init__(self, store: Store, org_id: ObjectId) -> None:
         self._store = store
         self._org = org_id
+        self._sources: dict[str, str] | None = None
 
     def library_source(self, export: str) -> str | None:
-        with map_store_errors():
-            doc = self._store.contexts.find_one(
-                {"org": self._org, "object": "script", "type": "library", "active": True, "configuration.export": export},
-                {"script": 1},
-            )
-        return doc.get("script") if doc else None
+        if self._sources is None:  # one read per run, on the first require of a library
+            with map_store_errors():
+                docs = self._store.contexts.find(
+                    {"org": self._org, "object": "script", "type": "library", "active": True}, {"script": 1, "configuration.export": 1}
+                )
+                self._sources = {str((d.get("configuration") or {}).get("export")): str(d.get("script") or "") for d in docs}
+        return self._sources.get(export)

@@ -170,9 +170,19 @@ class Runtime:
             return JobResult.failed(Fault("cortex.notFound.script", reason="The job's script is gone."))
         org = self.orgs.get(org_doc["code"])
         assert org is not None
+        source = str(script.get("script") or "")
         who = script.get("principal") or (script.get("owner") or {}).get("_id")
+        if job.payload.get("entry") is not None:
+            from .org_runtime import dispatch_source
+
+            entry = next((e for e in script.get("runtime") or [] if e.get("name") == job.payload["entry"]), None)
+            if entry is None:
+                self.jobs.remove(job.org, job.name)
+                return JobResult.failed(Fault("cortex.notFound.script", reason="The decorated job is gone."))
+            source = dispatch_source(entry)
+            who = entry.get("principal") or who
         principal = load_principal(self.store, org._id, who)
-        result = self.run(str(script.get("script") or ""), org=org, principal=principal, script_type="job", limits=limits_for("job"), script_id=script["_id"])
+        result = self.run(source, org=org, principal=principal, script_type="job", limits=limits_for("job"), script_id=script["_id"])
         if result.fault is not None:
             return JobResult.failed(result.fault, result.stats.ops)
         return JobResult.completed(result.stats.ops)

@@ -33,6 +33,8 @@ from .objects.model import ObjectDef
 from .objects.orgs import load_principal
 from .objects.store import map_store_errors
 from .objects.updates import apply_update
+from .deployment import scripts_version
+from .org_runtime import dispatch_source
 from .sandbox import RunInfo
 
 if TYPE_CHECKING:
@@ -67,27 +69,45 @@ class TriggerDispatcher:
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
         self._events = runtime.store.db["events"]
+        self._cache: dict[Any, tuple[int, list[dict[str, Any]]]] = {}
 
     def _scripts(self, layer: ObjectLayer, obj: ObjectDef, event: str) -> list[dict[str, Any]]:
-        with map_store_errors():
-            docs = list(
-                layer.store.contexts.find(
-                    {
-                        "org": layer.org_id,
-                        "object": "script",
-                        "type": "trigger",
-                        "active": True,
-                        "configuration.event": event,
-                        "configuration.object": {"$in": [obj.name, "*"]},
-                    }
-                ).sort("_id", 1)
-            )
+        """The triggers for ``event`` on ``obj``: highest weight per name, heaviest first."""
+        docs = [doc for doc in self._all(layer) if doc["configuration"].get("event") == event and doc["configuration"].get("object") in (obj.name, "*")]
         best: dict[Any, dict[str, Any]] = {}
         for doc in docs:
             key = doc.get("name") or doc["_id"]
             if key not in best or float(doc.get("weight") or 0) > float(best[key].get("weight") or 0):
                 best[key] = doc
         return sorted(best.values(), key=lambda d: -float(d.get("weight") or 0))
+
+    def _all(self, layer: ObjectLayer) -> list[dict[str, Any]]:
+        """Every trigger of the org (scripts and @trigger entries), cached per scripts version."""
+        version = scripts_version(layer.store, layer.org_id)
+        cached = self._cache.get(layer.org_id)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        with map_store_errors():
+            scripts = list(layer.store.contexts.find({"org": layer.org_id, "object": "script", "type": {"$in": ["trigger", "library"]}, "active": True}).sort("_id", 1))
+        found: list[dict[str, Any]] = []
+        for doc in scripts:
+            if doc.get("type") == "trigger":
+                found.append({**doc, "configuration": dict(doc.get("configuration") or {})})
+                continue
+            for entry in doc.get("runtime") or []:
+                if entry.get("type") == "trigger":
+                    found.append(
+                        {
+                            "_id": doc["_id"],
+                            "name": entry.get("name"),
+                            "weight": entry.get("weight"),
+                            "principal": entry.get("principal"),
+                            "configuration": dict(entry.get("configuration") or {}),
+                            "script": dispatch_source(entry),
+                        }
+                    )
+        self._cache[layer.org_id] = (version, found)
+        return found
 
     def before(
         self, layer: ObjectLayer, obj: ObjectDef, event: str, doc: dict[str, Any] | None, existing: Mapping[str, Any] | None, options: Mapping[str, Any]

@@ -30,6 +30,7 @@ from bson import ObjectId
 from ..faults import Fault
 from ..objects.instances import ObjectLayer, dig
 from ..objects.updates import patch_to_update
+from ..org_runtime import org_runtime
 from ..sandbox import RunInfo
 
 __all__ = ["ObjectsModule", "ObjectsRun"]
@@ -241,6 +242,9 @@ def _execute(state: ObjectsRun, args: list[Any]) -> Any:
     if operation == "deleteMany":
         return layer.delete_many(name, options.get("match"), options)
     if operation == "readOne":
+        found = layer.definitions.get(name)
+        if found is not None and found.name == "org" and str(options.get("path") or "").strip("/.") == "runtime":
+            return org_runtime(layer.store, layer.org_id)
         return layer.read_one(name, {**options, "where": options.get("where")})
     if operation == "count":
         return layer.count(name, options)

@@ -118,6 +118,7 @@ def standard_definitions() -> dict[str, ObjectDef]:
             _prop("active", "Boolean", indexed=True),
             _prop("principal", "Any"),
             _prop("weight", "Number"),
+            _prop("runtime", "Any", writable=False),
         ],
         default_acl=[
             {"type": 3, "target": ADMINISTRATOR, "allow": 7},

@@ -483,7 +483,8 @@ class ObjectLayer:
             changed_doc = self.hooks.before(self, obj, "update", validated, doc, options)
             if changed_doc is not None and changed_doc is not validated:
                 validated = self._validate(obj, changed_doc, creating=False, existing=doc)
-                changed |= {k for k in validated if k not in SYSTEM_KEYS and validated.get(k) != doc.get(k)}
+            # Hooks may set further properties (a trigger, a deployed script's runtime).
+            changed |= {k for k in validated if k not in SYSTEM_KEYS and validated.get(k) != doc.get(k)}
         self._check_unique(obj, validated, changed, exclude=doc["_id"])
         self._check_references(obj, validated, changed, opts)
         modified = any(validated.get(name) != doc.get(name) for name in changed | removed)

@@ -140,6 +140,31 @@ class Compiler:
         self.cache.put(compiled)
         return compiled
 
+    def decorators(self, source: str) -> list[dict]:
+        """The decorators in ``source`` (class and member decorators with literal arguments,
+        className, methodName, static, line, column), for deploy-time registration."""
+        ctx = self._context()
+        self._load_babel(ctx)
+        try:
+            result = json.loads(str(ctx.eval(f"extractDecorators({json.dumps(source)})", COMPILE_TIMEOUT_S)))
+        except EngineError as exc:
+            raise Fault("cortex.invalidArgument.scriptCompilation", reason=str(exc)) from exc
+        if "error" in result:
+            error = result["error"]
+            raise Fault("cortex.invalidArgument.scriptCompilation", reason=f"{error.get('message')} (line {error.get('line')}, column {error.get('column')})")
+        return list(result["decorators"])
+
+    def _load_babel(self, ctx: Context) -> None:
+        if getattr(self._local, "babel", False):
+            return
+        ctx.eval(
+            "module = {exports: {}}; exports = module.exports;\n"
+            + self.npm.read("babel-standalone/babel.min.js")
+            + "\n;var Babel = module.exports;",
+            COMPILE_TIMEOUT_S,
+        )
+        self._local.babel = True
+
     def _context(self) -> Context:
         ctx = getattr(self._local, "context", None)
         if ctx is None:
@@ -160,12 +185,7 @@ class Compiler:
         try:
             result = json.loads(str(ctx.eval(call, COMPILE_TIMEOUT_S)))
             if result.get("needsBabel"):
-                ctx.eval(
-                    "module = {exports: {}}; exports = module.exports;\n"
-                    + self.npm.read("babel-standalone/babel.min.js")
-                    + "\n;var Babel = module.exports;",
-                    COMPILE_TIMEOUT_S,
-                )
+                self._load_babel(ctx)
                 result = json.loads(str(ctx.eval(call, COMPILE_TIMEOUT_S)))
         except ScriptThrew as exc:
             return {"error": {"message": exc.message}}

@@ -223,3 +223,100 @@ function compileUnit(source) {
   if (m.error) return JSON.stringify({ error: m.error });
   return JSON.stringify({ code: m.code, transformed: transformed });
 }
+
+// ---- static decorators ----------------------------------------------------------
+//
+// The decorators of class members and classes, with their arguments read as static
+// literals (anything else is dropped from objects and is null in arrays, as the
+// platform's compiler does). Used at deploy time to register @route, @trigger, @job,
+// @object ... entries.
+
+var DECORATOR_SYNTAX = ["syntax-decorators", "syntax-class-properties", "syntax-object-rest-spread"];
+var NOT_LITERAL = {};
+
+function literal(node) {
+  if (!node) return NOT_LITERAL;
+  switch (node.type) {
+    case "StringLiteral":
+    case "NumericLiteral":
+    case "BooleanLiteral":
+      return node.value;
+    case "NullLiteral":
+      return null;
+    case "UnaryExpression":
+      if (node.operator === "-" && node.argument.type === "NumericLiteral") return -node.argument.value;
+      return NOT_LITERAL;
+    case "TemplateLiteral":
+      return node.expressions.length === 0 ? node.quasis.map(function (q) { return q.value.cooked; }).join("") : NOT_LITERAL;
+    case "ArrayExpression":
+      return node.elements.map(function (el) {
+        var v = literal(el);
+        return v === NOT_LITERAL ? null : v;
+      });
+    case "ObjectExpression":
+      var out = {};
+      node.properties.forEach(function (p) {
+        if (p.type !== "ObjectProperty" || p.computed) return;
+        var key = p.key.type === "Identifier" ? p.key.name : p.key.value;
+        var v = literal(p.value);
+        if (v !== NOT_LITERAL) out[key] = v;
+      });
+      return out;
+  }
+  return NOT_LITERAL;
+}
+
+function decoratorInfo(d) {
+  var expr = d.expression;
+  var callee = expr.type === "CallExpression" ? expr.callee : expr;
+  var name = callee.type === "Identifier" ? callee.name : callee.type === "MemberExpression" && !callee.computed ? callee.property.name : null;
+  var args = expr.type === "CallExpression" ? expr.arguments.map(function (a) { var v = literal(a); return v === NOT_LITERAL ? null : v; }) : [];
+  return { decorator: name, args: args, line: d.loc.start.line, column: d.loc.start.column };
+}
+
+function extractDecorators(source) {
+  var ast;
+  try {
+    ast = Babel.transform(source, {
+      babelrc: false,
+      ast: true,
+      code: false,
+      sourceType: "module",
+      parserOpts: { allowReturnOutsideFunction: true },
+      plugins: DECORATOR_SYNTAX,
+    }).ast;
+  } catch (err) {
+    return JSON.stringify({ error: syntaxError(err) });
+  }
+  var found = [];
+  function walk(node) {
+    if (!node || typeof node.type !== "string") return;
+    if ((node.type === "ClassDeclaration" || node.type === "ClassExpression") && node.id) {
+      var className = node.id.name;
+      (node.decorators || []).forEach(function (d) {
+        var info = decoratorInfo(d);
+        info.className = className;
+        info.target = "class";
+        found.push(info);
+      });
+      node.body.body.forEach(function (member) {
+        (member.decorators || []).forEach(function (d) {
+          var info = decoratorInfo(d);
+          info.className = className;
+          info.methodName = member.key && (member.key.name || member.key.value);
+          info.static = !!member.static;
+          info.target = member.type === "ClassMethod" ? "method" : "property";
+          found.push(info);
+        });
+      });
+    }
+    for (var key in node) {
+      if (key === "loc" || key === "start" || key === "end") continue;
+      var value = node[key];
+      if (Array.isArray(value)) value.forEach(walk);
+      else if (value && typeof value.type === "string") walk(value);
+    }
+  }
+  walk(ast.program);
+  return JSON.stringify({ decorators: found });
+}

@@ -7,14 +7,18 @@ else, including any Python exception, becomes a Cortex fault response, never a t
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import logging
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -133,6 +137,17 @@ def create_app(runtime: Runtime, authenticator: Authenticator | None = None) -> 
     auth = authenticator or Authenticator(runtime.store)
     table = {(method, path): handler for method, path, handler in ROUTES}
     route_tables = RouteTables(runtime)
+    # Scripts run on one thread: the engine holds the GIL anyway, and its pre-warmed
+    # contexts belong to the thread that built them. The pool is refilled on that thread
+    # after each response is sent, off the request's clock.
+    scripts = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scripts")
+
+    async def on_scripts(fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(scripts, functools.partial(fn, *args))
+
+    def refill_after(response: Response) -> Response:
+        response.background = BackgroundTask(on_scripts, runtime.sandbox.warm)
+        return response
 
     async def dispatch(request: Request) -> Response:
         headers: dict[str, str] = {}
@@ -156,13 +171,8 @@ def create_app(runtime: Runtime, authenticator: Authenticator | None = None) -> 
                     "query": _query(request),
                     "body": await _read_body(request),
                 }
-                try:
-                    result = await run_in_threadpool(
-                        run_custom_route, runtime, route_tables, org, principal, request.method, route_path, route_request
-                    )
-                finally:
-                    await run_in_threadpool(runtime.sandbox.warm)
-                return _route_response(result, headers)
+                result = await on_scripts(run_custom_route, runtime, route_tables, org, principal, request.method, route_path, route_request)
+                return refill_after(_route_response(result, headers))
             handler = table.get((request.method, path))
             if handler is None:
                 raise Fault("cortex.notFound.unspecified", reason=f"No endpoint {request.method} {path}.", path=path)
@@ -177,16 +187,13 @@ def create_app(runtime: Runtime, authenticator: Authenticator | None = None) -> 
                 accept_ndjson="application/x-ndjson" in lowered.get("accept", ""),
             )
             headers = call.response_headers
-            try:
-                value = await run_in_threadpool(handler, runtime, call)
-            finally:
-                await run_in_threadpool(runtime.sandbox.warm)
+            value = await on_scripts(handler, runtime, call)
             if call.accept_ndjson:
                 items = value if isinstance(value, list) else [envelope(value)]
-                return ndjson_response(items, headers)
-            return json_response(envelope(value), headers=headers)
+                return refill_after(ndjson_response(items, headers))
+            return refill_after(json_response(envelope(value), headers=headers))
         except Fault as fault:
-            return fault_response(fault, headers)
+            return refill_after(fault_response(fault, headers))
         except Exception:  # noqa: BLE001 - no traceback ever reaches a client
             log.exception("request failed: %s %s", request.method, request.url.path)
             return fault_response(Fault("cortex.error.unspecified", reason="The request failed."), headers)

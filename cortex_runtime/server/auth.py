@@ -97,6 +97,7 @@ class Authenticator:
         self.store = store
         self._now_ms = now_ms or (lambda: int(datetime.now(timezone.utc).timestamp() * 1000))
         self._nonces = store.db["nonces"]
+        self._next_purge = 0
         with map_store_errors():
             self._nonces.create_index([("signature", 1), ("nonce", 1)], unique=True)
 
@@ -155,7 +156,9 @@ class Authenticator:
         expires = datetime.fromtimestamp((now + WINDOW_MS) / 1000, tz=timezone.utc)
         try:
             with map_store_errors():
-                self._nonces.delete_many({"expires": {"$lt": datetime.fromtimestamp(now / 1000, tz=timezone.utc) - timedelta(seconds=1)}})
+                if now >= self._next_purge:  # expired nonces go once a minute, not on every request
+                    self._nonces.delete_many({"expires": {"$lt": datetime.fromtimestamp(now / 1000, tz=timezone.utc) - timedelta(seconds=1)}})
+                    self._next_purge = now + 60_000
                 self._nonces.insert_one({"signature": signature.lower(), "nonce": nonce, "expires": expires})
         except Fault as fault:
             if fault.errCode == "cortex.conflict.duplicateKey":

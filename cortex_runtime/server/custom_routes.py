@@ -17,6 +17,7 @@ from ..faults import Fault
 from ..objects.acl import matches_any
 from ..objects.orgs import Org, load_principal
 from ..objects.store import map_store_errors
+from ..org_runtime import dispatch_source
 from ..runtime import Runtime
 from ..sandbox import RunResult
 from .routing import RouteEntry, RouteTable
@@ -45,6 +46,7 @@ class RouteTables:
 
     def _build(self, org: Org) -> RouteTable:
         table = RouteTable()
+        order = 0
         with map_store_errors():
             docs = list(self._runtime.store.contexts.find({"org": org._id, "object": "script", "type": "route", "active": True}).sort("_id", 1))
         for order, doc in enumerate(docs):
@@ -60,6 +62,22 @@ class RouteTables:
                 order=order,
             )
             table.add(entry, unique=False)
+        with map_store_errors():
+            libraries = list(self._runtime.store.contexts.find({"org": org._id, "object": "script", "type": "library", "active": True, "runtime.type": "route"}).sort("_id", 1))
+        for library in libraries:
+            for decorated in library.get("runtime") or []:
+                if decorated.get("type") != "route":
+                    continue
+                config = decorated["configuration"]
+                order += 1
+                target = {"_id": library["_id"], "name": decorated.get("name"), "script": dispatch_source(decorated), "configuration": {**config, "principal": decorated.get("principal")}}
+                table.add(
+                    RouteEntry.create(
+                        config["method"], config["path"], priority=int(config.get("priority") or 0), weight=float(decorated.get("weight") or 0),
+                        name=decorated.get("name"), target=target, acl=list(config.get("acl") or []), order=order,
+                    ),
+                    unique=False,
+                )
         return table
 
 
