@@ -114,7 +114,14 @@ def _serve(args: argparse.Namespace) -> int:
         admin = runtime.orgs.principal(org, admin_email)
     if not admin.has_role(ADMINISTRATOR):
         raise SystemExit(f"{admin_email} is not an administrator of {args.org}")
-    auth = Authenticator(runtime.store)
+    # IPPROTO_TCP, so that asyncio sets TCP_NODELAY on accepted connections (else every
+    # response waits ~40 ms for the client's delayed ACK).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((args.host, args.port))
+    port = sock.getsockname()[1]
+    runtime.sandbox.env_host = f"{args.host}:{port}"
+    auth = Authenticator(runtime.store, tokens=runtime.tokens, audience=lambda o: runtime.audience(o.code))
     app = auth.add_app(
         org,
         App(
@@ -139,13 +146,7 @@ def _serve(args: argparse.Namespace) -> int:
     threading.Thread(target=runtime.scheduler().run_forever, args=(stop,), name="scheduler", daemon=True).start()
     runtime.drain_events = False
     threading.Thread(target=_process_events, args=(runtime, stop), name="events", daemon=True).start()
-    # IPPROTO_TCP, so that asyncio sets TCP_NODELAY on accepted connections (else every
-    # response waits ~40 ms for the client's delayed ACK).
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((args.host, args.port))
     sock.listen(128)
-    port = sock.getsockname()[1]
     print(
         json.dumps(
             {

@@ -11,7 +11,9 @@ from .clock import Clock, SystemClock
 from .config import Limits, limits_for
 from .faults import Fault
 from .deployment import DeployedLibraries, ScriptDeployer
+from .server.tokens import Tokens
 from .triggers import TriggerDispatcher, TriggerModule
+from .modules.accounts import AccountsModule
 from .modules.connections import ConnectionsModule
 from .modules.objects import ObjectsModule, ObjectsRun
 from .modules.registry import ModuleRegistry
@@ -50,7 +52,8 @@ class Runtime:
         self.orgs = Orgs(self.store)
         self.clock = clock or SystemClock()
         self.jobs = JobStore(self.store)
-        self.modules = ModuleRegistry([ObjectsModule(), ScriptModule(), ConnectionsModule(), XmlModule(), TriggerModule()])
+        self.tokens = Tokens(self.store)
+        self.modules = ModuleRegistry([ObjectsModule(), ScriptModule(), ConnectionsModule(), XmlModule(), TriggerModule(), AccountsModule(self)])
         self.sandbox = sandbox if sandbox is not None else Sandbox(host_api=self.modules)
         if sandbox is not None:
             sandbox.host_api = self.modules
@@ -61,6 +64,10 @@ class Runtime:
         # Without a background worker (tests, the CLI), queued after-triggers run when the
         # top-level run that queued them ends; the server turns this off and runs a worker.
         self.drain_events = True
+
+    def audience(self, org_code: str) -> str:
+        """The org's API URL as scripts see it (``script.env.url``), the ``aud`` of its tokens."""
+        return f"http://{self.sandbox.env_host}/{org_code}/v2"
 
     def layer(self, org: Org, principal: Principal) -> ObjectLayer:
         return ObjectLayer(self.store, org._id, principal, restricted_ops=org.restricted_ops, hooks=self.hooks)

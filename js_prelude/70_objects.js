@@ -1000,6 +1000,15 @@ const __cx_accountStatics = {
   provision(payload, options) {
     return __cx_call("objects.provision", [payload, options || {}]);
   },
+  createAuthToken(apiKey, subject, options) {
+    return __cx_call("accounts.createAuthToken", [apiKey, subject && subject._id ? subject._id : subject, options || {}]);
+  },
+  revokeAuthToken(tokenOrId) {
+    return __cx_call("accounts.revokeAuthToken", [tokenOrId]);
+  },
+  decodeAuthToken(token) {
+    return __cx_call("accounts.decodeAuthToken", [token]);
+  },
 };
 
 // The class for a canonical object name, extending `base`; one per (base, name).

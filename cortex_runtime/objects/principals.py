@@ -49,6 +49,8 @@ class Principal:
     email: str | None = None
     roles: tuple[ObjectId, ...] = ()
     name: dict[str, str] = field(default_factory=dict)
+    # A token's scopes (rest-api-auth.md §5.6); None when the caller is not scoped.
+    scope: tuple[str, ...] | None = None
 
     @classmethod
     def anonymous(cls, org: ObjectId) -> Principal:
@@ -77,7 +79,7 @@ class Principal:
         return self.has_role(ADMINISTRATOR)
 
     def with_roles(self, roles: tuple[ObjectId, ...]) -> Principal:
-        return Principal(_id=self._id, org=self.org, email=self.email, roles=tuple(self.roles) + tuple(roles), name=self.name)
+        return Principal(_id=self._id, org=self.org, email=self.email, roles=tuple(self.roles) + tuple(roles), name=self.name, scope=self.scope)
 
     def to_js(self) -> dict[str, object]:
         """What a script sees as ``script.principal`` (before it becomes a CortexObject)."""

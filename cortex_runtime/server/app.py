@@ -31,6 +31,7 @@ from ..runtime import Runtime
 from ..sandbox import RunResult
 from .auth import Authenticator, normalise_path
 from .custom_routes import RouteTables, run_custom_route
+from .tokens import in_scope
 from .rendering import envelope, fault_response, json_response, ndjson_response, server_time
 
 __all__ = ["Call", "create_app"]
@@ -93,6 +94,8 @@ def script_runner(runtime: Runtime, call: Call) -> Any:
     body = call.body if isinstance(call.body, dict) else None
     if body is None or not isinstance(body.get("script"), str):
         raise Fault("cortex.invalidArgument.unspecified", reason="script_runner expects {script: String}.", path="script")
+    if not in_scope(call.principal.scope, "script.execute.runner"):
+        raise Fault("cortex.accessDenied.scope", path="script.execute.runner")
     if not (call.principal.has_role(DEVELOPER) or call.principal.is_org_admin):
         raise Fault("cortex.accessDenied.unspecified", reason="Arbitrary scripts are not allowed for this principal.")
     request = {
@@ -134,7 +137,7 @@ def _route_response(result: RunResult, headers: dict[str, str]) -> Response:
 
 
 def create_app(runtime: Runtime, authenticator: Authenticator | None = None) -> Starlette:
-    auth = authenticator or Authenticator(runtime.store)
+    auth = authenticator or Authenticator(runtime.store, tokens=runtime.tokens, audience=lambda org: runtime.audience(org.code))
     table = {(method, path): handler for method, path, handler in ROUTES}
     route_tables = RouteTables(runtime)
     # Scripts run on one thread: the engine holds the GIL anyway, and its pre-warmed

@@ -25,6 +25,7 @@ from ..faults import Fault
 from ..objects.orgs import Org, load_principal
 from ..objects.principals import Principal
 from ..objects.store import Store, map_store_errors
+from .tokens import Tokens
 
 __all__ = ["App", "Authenticator", "generate_key", "generate_secret", "normalise_path", "sign"]
 
@@ -93,8 +94,10 @@ def _denied(reason: str) -> Fault:
 class Authenticator:
     """Resolves the caller of a request from its headers. Time comes from ``now_ms``."""
 
-    def __init__(self, store: Store, now_ms: Any = None) -> None:
+    def __init__(self, store: Store, now_ms: Any = None, tokens: Tokens | None = None, audience: Any = None) -> None:
         self.store = store
+        self.tokens = tokens or Tokens(store)
+        self._audience = audience or (lambda org: f"http://localhost/{org.code}/v2")
         self._now_ms = now_ms or (lambda: int(datetime.now(timezone.utc).timestamp() * 1000))
         self._nonces = store.db["nonces"]
         self._next_purge = 0
@@ -128,6 +131,9 @@ class Authenticator:
 
     def principal(self, org: Org, headers: dict[str, str], method: str, path: str) -> Principal:
         """The principal a request acts as; ``path`` is the part after ``/{org}[/v2]``."""
+        authorization = headers.get("authorization") or ""
+        if authorization.lower().startswith("bearer "):
+            return self.tokens.verify(org, self._audience(org), authorization[7:].strip(), headers.get("medable-client-key"))
         app = self.app(org, headers.get("medable-client-key"))
         signature = headers.get("medable-client-signature")
         if app.secret is not None and (signature or not app.allow_unsigned):

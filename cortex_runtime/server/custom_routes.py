@@ -21,6 +21,7 @@ from ..org_runtime import dispatch_source
 from ..runtime import Runtime
 from ..sandbox import RunResult
 from .routing import RouteEntry, RouteTable
+from .tokens import in_scope
 
 __all__ = ["RouteTables", "run_custom_route"]
 
@@ -92,10 +93,12 @@ def run_custom_route(runtime: Runtime, tables: RouteTables, org: Org, principal:
         raise Fault("cortex.notFound.route", reason=f"No route for {method} /routes/{route_path}.", path=route_path)
     denied = False
     for entry, params in candidates:
+        doc = entry.target
+        if not (in_scope(principal.scope, f"script.execute.route.{doc.get('_id')}") or in_scope(principal.scope, f"script.execute.route.{entry.name}")):
+            raise Fault("cortex.accessDenied.scope", path=f"script.execute.route.{entry.name or doc.get('_id')}")
         if not _admits(entry, principal):
             denied = True
             continue
-        doc = entry.target
         config = doc.get("configuration") or {}
         run_as = principal
         if config.get("principal"):
