@@ -88,3 +88,29 @@ def test_bodies_and_status(routes):
     assert form.json()["data"] == {"a": "1", "b": "two"}
     made = client.post("/rts/v2/routes/made", headers=signed("/routes/made"), content="{}")
     assert (made.status_code, made.json()) == (201, {"object": "result", "data": {"made": True}})
+
+
+BAD_ROUTE_REQUESTS = [
+    ("unknown route", "GET", "/rts/v2/routes/nothing/here", None, {}),
+    ("unknown route root", "GET", "/rts/v2/routes", None, {}),
+    ("wrong method", "DELETE", "/rts/v2/routes/c_ping", None, {}),
+    ("malformed json body", "POST", "/rts/v2/routes/echo", "{nope", {}),
+    ("oversize body", "POST", "/rts/v2/routes/echo", "x" * 1_100_000, {"content-type": "text/plain"}),
+    ("regex route no match", "GET", "/rts/v2/routes/items/-1", None, {}),
+    ("missing key", "GET", "/rts/v2/routes/c_ping", None, {"medable-client-key": ""}),
+    ("bad signature", "GET", "/rts/v2/routes/c_ping", None, {"medable-client-signature": "f" * 64}),
+    ("unknown org", "GET", "/nope/v2/routes/c_ping", None, {}),
+    ("route refuses outsider", "GET", "/rts/v2/routes/admins", None, {"medable-client-account": "member@example.com"}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "content", "overrides"), [r[1:] for r in BAD_ROUTE_REQUESTS], ids=[r[0] for r in BAD_ROUTE_REQUESTS])
+def test_bad_route_requests_get_4xx_faults(routes, method, path, content, overrides):
+    client, _ = routes
+    relative = path.split("/v2", 1)[1]
+    headers = {**signed(relative, method), **overrides}
+    headers = {k: v for k, v in headers.items() if v != ""}
+    response = client.request(method, path, headers=headers, content=content)
+    body = response.json()
+    assert body["object"] == "fault" and 400 <= response.status_code < 500 and body["status"] == response.status_code, body
+    assert "Traceback" not in response.text
