@@ -192,7 +192,7 @@ def dispatch_source(entry: Mapping[str, Any]) -> str:
     signature = f"{metadata.get('className')}.{metadata.get('methodName')}"
     runtime = {k: v for k, v in entry.items() if k not in ("script",)}
     argument = {
-        "route": "{req: require('request'), res: require('response'), body: require('request').body, next: function () { throw Fault.create('kNotImplemented', {reason: 'next() is not supported yet.'}) }, runtime: runtime}",
+        "route": "{req: require('request'), res: require('response'), body: require('request').body, next: require('request').next, runtime: runtime}",
         "trigger": "{context: script.context, old: script.arguments.old, previous: script.arguments.old, new: script.arguments.new, current: script.arguments.new, modified: script.arguments.modified, dryRun: !!script.arguments.dryRun, params: script.arguments, inline: script.inline, event: script.event, memo: script.arguments.memo, runtime: runtime}",
         "job": "{context: script.context, runtime: runtime}",
     }.get(str(entry.get("type")), "{runtime: runtime}")

@@ -15,6 +15,7 @@ from .server.tokens import Tokens
 from .triggers import TriggerDispatcher, TriggerModule
 from .modules.accounts import AccountsModule
 from .modules.connections import ConnectionsModule
+from .modules.route import RouteModule
 from .modules.objects import ObjectsModule, ObjectsRun
 from .modules.registry import ModuleRegistry
 from .modules.script import ScriptModule
@@ -44,6 +45,8 @@ class RunContext:
     objects: ObjectsRun
     depth: int = 1
     trigger: Any = None
+    # A route run's share of its request: {"memo": {...}, "next": bool} (layered routes).
+    route: dict[str, Any] | None = None
 
 
 class Runtime:
@@ -53,7 +56,7 @@ class Runtime:
         self.clock = clock or SystemClock()
         self.jobs = JobStore(self.store)
         self.tokens = Tokens(self.store)
-        self.modules = ModuleRegistry([ObjectsModule(), ScriptModule(), ConnectionsModule(), XmlModule(), TriggerModule(), AccountsModule(self)])
+        self.modules = ModuleRegistry([ObjectsModule(), ScriptModule(), ConnectionsModule(), XmlModule(), TriggerModule(), AccountsModule(self), RouteModule()])
         self.sandbox = sandbox if sandbox is not None else Sandbox(host_api=self.modules)
         if sandbox is not None:
             sandbox.host_api = self.modules
@@ -88,6 +91,7 @@ class Runtime:
         inline: bool = False,
         trigger: Any = None,
         extra: dict[str, Any] | None = None,
+        route: dict[str, Any] | None = None,
     ) -> RunResult:
         """Run a script as ``principal`` of ``org``; every run leaves a log record (object ``log``).
 
@@ -98,7 +102,7 @@ class Runtime:
             return RunResult(fault=fault)
         layer = self.layer(org, principal)
         layer.run_depth = depth
-        context = RunContext(org=org, principal=principal, objects=ObjectsRun(layer), depth=depth, trigger=trigger)
+        context = RunContext(org=org, principal=principal, objects=ObjectsRun(layer), depth=depth, trigger=trigger, route=route)
         deployed = DeployedLibraries(self.store, org._id)
         sources = ChainedLibraries([MappingLibraries(libraries), deployed]) if libraries else deployed
         began = self.clock.now()

@@ -80,6 +80,16 @@ const __cx_requestModule = function () {
     getHeader: function getHeader(name) {
       return headers[String(name).toLowerCase()];
     },
+    // Shared by the routes that handle one request.
+    memo: function memo(key, value) {
+      return __cx_call("route.memo", arguments.length > 1 ? [key, value] : [key]);
+    },
+    // Passes the request to the next matching route and ends this script.
+    next: function next(err) {
+      if (err) throw err;
+      __cx_call("route.next", []);
+      script.exit(undefined);
+    },
   });
   return __cx_request;
 };

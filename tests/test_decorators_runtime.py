@@ -96,3 +96,36 @@ def test_decorated_route_trigger_job_and_runtime_listing():
     assert (stamp["metadata"]["className"], stamp["weight"]) == ("Stamper", 2)
     assert [j["name"] for j in value["jobs"]] == ["c_five"]
     assert {lib["name"] for lib in value["libraries"]} == {"c_lib_a", "c_lib_b"}
+
+
+LAYERS = """
+const { route } = require('decorators')
+
+class Layers {
+  @route('PATCH c_layer', { name: 'c_layer_outer', weight: 2 })
+  static outer({ req, next }) { req.memo('theWord', 'bird'); next() }
+
+  @route('PATCH c_layer', { name: 'c_layer_inner', weight: 1 })
+  static inner({ req }) { return 'the word is ' + req.memo('theWord') }
+
+  @route('DELETE *', { name: 'c_guard', weight: 999 })
+  static guard({ next }) { next() }
+
+  @route('DELETE c_layer', { name: 'c_delete', weight: 1 })
+  static remove() { return 'deleted' }
+}
+module.exports = Layers
+"""
+
+
+def test_layered_routes_pass_on_with_next_and_share_memo():
+    runtime = Runtime()
+    org, admin = runtime.orgs.create("layers")
+    deploy_library(runtime, org, admin, "c_layers", LAYERS)
+    auth = Authenticator(runtime.store)
+    auth.add_app(org, App(name="local", key=KEY, secret=SECRET, principal_id=admin._id, principal_override=True))
+    client = TestClient(create_app(runtime, auth), raise_server_exceptions=False)
+    patched = client.patch("/layers/v2/routes/c_layer", headers=signed("/routes/c_layer", "PATCH"), content="{}")
+    assert patched.json() == {"object": "result", "data": "the word is bird"}, patched.text
+    deleted = client.delete("/layers/v2/routes/c_layer", headers=signed("/routes/c_layer", "DELETE"))
+    assert deleted.json() == {"object": "result", "data": "deleted"}, deleted.text

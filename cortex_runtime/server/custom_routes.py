@@ -92,6 +92,7 @@ def run_custom_route(runtime: Runtime, tables: RouteTables, org: Org, principal:
     if not candidates:
         raise Fault("cortex.notFound.route", reason=f"No route for {method} /routes/{route_path}.", path=route_path)
     denied = False
+    shared: dict[str, Any] = {"memo": {}, "next": False}
     for entry, params in candidates:
         doc = entry.target
         if not (in_scope(principal.scope, f"script.execute.route.{doc.get('_id')}") or in_scope(principal.scope, f"script.execute.route.{entry.name}")):
@@ -103,14 +104,19 @@ def run_custom_route(runtime: Runtime, tables: RouteTables, org: Org, principal:
         run_as = principal
         if config.get("principal"):
             run_as = load_principal(runtime.store, org._id, config["principal"])
-        return runtime.run(
+        shared["next"] = False
+        result = runtime.run(
             str(doc.get("script") or ""),
             org=org,
             principal=run_as,
             script_type="route",
             request={**request, "params": params},
             script_id=doc.get("_id"),
+            route=shared,
         )
+        if shared["next"] and result.fault is None:
+            continue  # next(): the following matching route handles the request
+        return result
     if denied:
         raise Fault("cortex.accessDenied.route", path=route_path)
     raise Fault("cortex.notFound.route", path=route_path)
