@@ -77,6 +77,8 @@ const __cx_fillOrg = function (config) {
 let __cx_outcome = null;
 
 const __cx_settle = function (value) {
+  // A returned cursor is read out within the run's limits: the caller gets its documents.
+  if (typeof __cx_BufferedCursor === "function" && value instanceof __cx_BufferedCursor) value = value.toArray();
   if (value !== null && (typeof value === "object" || typeof value === "function") && typeof value.then === "function") {
     __cx_outcome = { pending: true };
     value.then(

@@ -172,3 +172,20 @@ def test_bad_input_gets_a_fault_never_a_traceback(server, path, content, overrid
     assert 400 <= response.status_code < 500 or body["errCode"].startswith("script."), (response.status_code, body)
     assert response.status_code == body["status"]
     assert "Traceback" not in response.text and "File \"" not in response.text
+
+
+def test_runner_returning_a_cursor_gives_its_documents(server):
+    client, _ = server
+    setup = """
+      org.objects.objects.insertOne({label: 'Row', name: 'c_row', defaultAcl: [{type: 4, allow: 7}], createAcl: [{type: 1, target: consts.principals.public}],
+        properties: [{label: 'I', name: 'c_i', type: 'Number', indexed: true}]}).execute()
+      org.objects.c_rows.insertMany([{c_i: 1}, {c_i: 2}, {c_i: 3}]).execute()
+      return 1
+    """
+    assert run(client, setup).json()["data"] == 1
+    listed = run(client, "return org.objects.c_rows.find().sort({c_i: 1}).paths('c_i')")
+    assert [row["c_i"] for row in listed.json()["data"]] == [1, 2, 3]
+    assert listed.json()["object"] == "list"
+    headers = signed("/sys/script_runner", accept="application/x-ndjson")
+    streamed = client.post("/srv/v2/sys/script_runner", headers=headers, content=json.dumps({"script": "return org.objects.c_rows.find().sort({c_i: -1}).paths('c_i')"}))
+    assert [json.loads(line)["c_i"] for line in streamed.text.splitlines()] == [3, 2, 1]
