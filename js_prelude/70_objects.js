@@ -133,9 +133,26 @@ const __cx_resolveName = function (name) {
   const key = name.toLowerCase();
   if (!__cx_objectNames.has(key)) {
     const found = __cx_call("objects.resolve", [name]);
-    __cx_objectNames.set(key, found && typeof found.name === "string" ? found.name : key);
+    const resolved = found && typeof found.name === "string" ? found.name : key;
+    __cx_objectNames.set(key, resolved);
+    if (found && typeof found.library === "string") __cx_objectLibraries.set(resolved, found.library);
   }
   return __cx_objectNames.get(key);
+};
+
+// Objects bound to a class with @object('name') in a library: that class is org.objects.<name>.
+const __cx_objectLibraries = new Map();
+const __cx_boundClass = function (objectName) {
+  const library = __cx_objectLibraries.get(objectName);
+  if (!library) return null;
+  require(library);
+  const cls = require("decorators").boundClass(objectName);
+  if (!cls) return null;
+  if (!(cls.prototype instanceof CortexObject)) {
+    throw Fault.create("script.invalidArgument.unspecified", { reason: cls.name + " must extend CortexObject." });
+  }
+  __cx_classNames.set(cls, objectName);
+  return cls;
 };
 
 // ---- cursors ---------------------------------------------------------------
@@ -1189,6 +1206,7 @@ const __cx_orgObjects = new Proxy(Object.freeze({}), {
   get: function (target, name) {
     if (name === "bulk") return __cx_bulk;
     if (typeof name !== "string" || name in target) return Reflect.get(target, name);
-    return __cx_classFor(CortexObject, __cx_resolveName(name));
+    const objectName = __cx_resolveName(name);
+    return __cx_boundClass(objectName) || __cx_classFor(CortexObject, objectName);
   },
 });

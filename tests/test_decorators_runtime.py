@@ -129,3 +129,33 @@ def test_layered_routes_pass_on_with_next_and_share_memo():
     assert patched.json() == {"object": "result", "data": "the word is bird"}, patched.text
     deleted = client.delete("/layers/v2/routes/c_layer", headers=signed("/routes/c_layer", "DELETE"))
     assert deleted.json() == {"object": "result", "data": "deleted"}, deleted.text
+
+
+GROUPS = """
+const { object } = require('decorators')
+
+@object('c_item')
+class Items extends CortexObject {
+  static biggest() { return this.find().sort({c_n: -1}).limit(1).next().c_n }
+}
+module.exports = Items
+"""
+
+NOT_CORTEX = """
+const { object } = require('decorators')
+@object('c_item', { weight: 5 })
+class Plain { static biggest() { return 0 } }
+module.exports = Plain
+"""
+
+
+def test_object_decorator_binds_a_class_to_an_object_name():
+    runtime = Runtime()
+    org, admin = runtime.orgs.create("bound")
+    assert runtime.run(SETUP + "org.objects.c_items.insertMany([{c_n: 3}, {c_n: 9}, {c_n: 4}]).execute(); return 1", org=org, principal=admin).ok
+    deploy_library(runtime, org, admin, "c_items_lib", GROUPS)
+    out = runtime.run("return [org.objects.c_items.biggest(), org.objects.C_Item.name, org.objects.c_items.objectName]", org=org, principal=admin)
+    assert out.value == [9, "Items", "c_item"], out.fault and out.fault.to_json()
+    deploy_library(runtime, org, admin, "c_plain_lib", NOT_CORTEX)
+    refused = runtime.run("return org.objects.c_items.biggest()", org=org, principal=admin)
+    assert refused.fault is not None and "must extend CortexObject" in refused.fault.reason

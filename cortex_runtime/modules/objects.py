@@ -29,6 +29,7 @@ from bson import ObjectId
 
 from ..faults import Fault
 from ..objects.instances import ObjectLayer, dig
+from ..objects.store import map_store_errors
 from ..objects.updates import patch_to_update
 from ..org_runtime import org_runtime
 from ..sandbox import RunInfo
@@ -105,7 +106,25 @@ def _checked(state: ObjectsRun, options: dict[str, Any]) -> dict[str, Any]:
 def _resolve(state: ObjectsRun, args: list[Any]) -> Any:
     name = args[0] if args else None
     found = state.layer.definitions.get(name) if isinstance(name, str) else None
-    return {"name": found.name} if found is not None else None
+    if found is None:
+        return None
+    out: dict[str, Any] = {"name": found.name}
+    # A library class bound with @object(name): the heaviest binding wins.
+    with map_store_errors():
+        libraries = state.layer.store.contexts.find(
+            {"org": state.layer.org_id, "object": "script", "type": "library", "active": True, "runtime.type": "object", "runtime.name": found.name},
+            {"configuration.export": 1, "runtime": 1},
+        )
+        best: tuple[float, str] | None = None
+        for library in libraries:
+            for entry in library.get("runtime") or []:
+                if entry.get("type") == "object" and entry.get("name") == found.name:
+                    weight = float(entry.get("weight") or 0)
+                    if best is None or weight > best[0]:
+                        best = (weight, str((library.get("configuration") or {}).get("export")))
+    if best is not None:
+        out["library"] = best[1]
+    return out
 
 
 class _Cursor:

@@ -6,6 +6,7 @@
 // decorators (@log, @as, @acl, @profile) wrap the method they decorate.
 
 const handlers = {};
+const objectClasses = {};
 
 function isDescriptor(value) {
   return value !== null && typeof value === "object" && ("value" in value || "get" in value || "initializer" in value);
@@ -120,7 +121,16 @@ module.exports = {
   on: methodDecorator("on"),
   policy: methodDecorator("policy"),
   transform: classDecorator(),
-  object: classDecorator(),
+  // @object('c_name'): the class becomes org.objects.c_name (it must extend CortexObject).
+  object: function object(name) {
+    return function (cls) {
+      if (typeof name === "string") objectClasses[name.toLowerCase()] = cls;
+      return cls;
+    };
+  },
+  boundClass: function boundClass(name) {
+    return objectClasses[String(name).toLowerCase()] || null;
+  },
   env: propertyDecorator(),
   expressions: { expression: propertyDecorator() },
   log: log,
