@@ -42,6 +42,8 @@ ROUTE_METHODS = ("*", "get", "post", "put", "patch", "delete")
 NO_TRIGGERS_ON = ("view", "script", "org", "object")
 _EXPORT = re.compile(r"^(c_|[a-z0-9]+__)[a-zA-Z0-9_.-]{1,100}$")
 _EVENT = re.compile(r"^(create|update|delete)\.(before|after)$")
+# Custom events on the system object: a custom name, at least two parts, ending in before/after.
+_CUSTOM_EVENT = re.compile(r"^(c_|[a-z0-9]+__)[\w-]*(\.[\w-]+)*\.(before|after)$")
 
 
 def _invalid(reason: str, path: str, err_code: str = "cortex.invalidArgument.unspecified") -> Fault:
@@ -145,7 +147,7 @@ class ScriptDeployer:
                 RoutePattern.compile(configuration_of["path"])
             elif entry["type"] == "job":
                 check_daily_cap(configuration_of["cron"])
-            elif entry["type"] == "trigger" and not _EVENT.match(str(configuration_of["event"])):
+            elif entry["type"] == "trigger" and not (_EVENT.match(str(configuration_of["event"])) or (configuration_of.get("object") == "system" and _CUSTOM_EVENT.match(str(configuration_of["event"])))):
                 raise _invalid(f"Unsupported trigger event {configuration_of['event']}.", "script.script", "cortex.invalidArgument.enumValue")
         doc["runtime"] = entries
 
@@ -175,9 +177,14 @@ class ScriptDeployer:
 
     def _check_trigger(self, layer: ObjectLayer, doc: dict[str, Any], configuration: dict[str, Any]) -> None:
         event = configuration.get("event")
+        target = str(configuration.get("object") or "system").lower()
+        if target == "system":
+            if not isinstance(event, str) or len(event) > 128 or not _CUSTOM_EVENT.match(event):
+                raise _invalid("A system trigger needs a custom event, e.g. c_thing.done.after.", "script.configuration.event", "cortex.invalidArgument.enumValue")
+            configuration["object"] = "system"
+            return
         if not isinstance(event, str) or not _EVENT.match(event):
             raise _invalid("A trigger needs configuration.event, e.g. create.before.", "script.configuration.event", "cortex.invalidArgument.enumValue")
-        target = str(configuration.get("object") or "").lower()
         if not target:
             raise _invalid("A trigger needs configuration.object.", "script.configuration.object", "cortex.invalidArgument.required")
         found = layer.definitions.get(target)

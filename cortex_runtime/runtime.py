@@ -56,7 +56,7 @@ class Runtime:
         self.clock = clock or SystemClock()
         self.jobs = JobStore(self.store)
         self.tokens = Tokens(self.store)
-        self.modules = ModuleRegistry([ObjectsModule(), ScriptModule(), ConnectionsModule(), XmlModule(), TriggerModule(), AccountsModule(self), RouteModule()])
+        self.modules = ModuleRegistry([ObjectsModule(), ScriptModule(self), ConnectionsModule(), XmlModule(), TriggerModule(), AccountsModule(self), RouteModule()])
         self.sandbox = sandbox if sandbox is not None else Sandbox(host_api=self.modules)
         if sandbox is not None:
             sandbox.host_api = self.modules

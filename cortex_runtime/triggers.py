@@ -175,6 +175,38 @@ class TriggerDispatcher:
             extra={"event": event, "subject": {"_id": subject, "object": obj.name} if subject is not None else None},
         )
 
+    def fire_custom(self, layer: ObjectLayer, event: str, arguments: Any) -> None:
+        """``script.trigger(event, args)``: run the ``system`` object's triggers for a custom
+        event, heaviest first, inline; a ``false`` or a throw from one stops the caller."""
+        system = ObjectDef(name="system", label="System", plural_name="system")
+        for script in self._scripts(layer, system, event):
+            result = self._run(layer, script, system, event, {"params": arguments, "memo": {}}, None, inline=True)
+            if result.fault is not None:
+                raise result.fault
+            if result.value is False:
+                raise Fault("cortex.error.triggerCancelled")
+
+    def listeners(self, layer: ObjectLayer, event: str) -> list[dict[str, Any]]:
+        """``@on`` listeners for ``event``: {export, signature, runtime}, heaviest first."""
+        with map_store_errors():
+            libraries = list(layer.store.contexts.find({"org": layer.org_id, "object": "script", "type": "library", "active": True, "runtime.type": "on"}))
+        entries = []
+        for library in libraries:
+            for entry in library.get("runtime") or []:
+                if entry.get("type") == "on" and (entry.get("configuration") or {}).get("event") == event:
+                    entries.append(entry)
+        from .org_runtime import override_by_name
+
+        chosen = sorted(override_by_name(entries), key=lambda e: -float(e.get("weight") or 0))
+        return [
+            {
+                "export": e["metadata"]["scriptExport"],
+                "signature": f"{e['metadata']['className']}.{e['metadata']['methodName']}",
+                "runtime": {"weight": e.get("weight"), "source": "script", "metadata": e.get("metadata"), "event": event},
+            }
+            for e in chosen
+        ]
+
     # ---- the queue of after-triggers ---------------------------------------------------
 
     def process(self, limit: int = 100, worker: str = "local") -> int:

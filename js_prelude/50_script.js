@@ -138,6 +138,19 @@ const __cx_fillScript = function (config) {
         __cx_call("script.as.end", []);
       }
     },
+    // Runs the system object's triggers for a custom event (<c_name>...before|after).
+    trigger: function trigger(event, args) {
+      __cx_call("script.trigger", [event, args === undefined ? null : args]);
+    },
+    // Runs the @on listeners of an event in this script, heaviest first: handler(...params, runtime).
+    fire: function fire(event) {
+      const params = Array.prototype.slice.call(arguments, 1);
+      const listeners = __cx_call("script.listeners", [event]);
+      for (const listener of listeners) {
+        require(listener.export);
+        require("decorators").listener(listener.signature).apply(undefined, params.concat([listener.runtime]));
+      }
+    },
     exit: function exit(value) {
       __cx_exited = true;
       __cx_exitValue = value;

@@ -118,3 +118,30 @@ def test_trigger_chain_stops_at_the_depth_limit(world, limit):
     depths = run("return org.objects.c_seens.find().map(s => s.c_n)").value
     assert sorted(depths) == list(range(2, limit + 1))  # the too-deep script never started
     assert run("return org.objects.c_items.count()").value == 0
+
+
+def test_custom_system_events_and_fire():
+    runtime = Runtime()
+    org, admin = runtime.orgs.create("custom-events")
+    assert runtime.run(OBJECT, org=org, principal=admin).ok
+    layer = runtime.layer(org, admin)
+    layer.insert_one(
+        "script",
+        {"label": "On done", "name": "c_on_done", "type": "trigger", "script": "org.objects.c_seens.insertOne({c_n: script.arguments.params.n}).execute()",
+         "configuration": {"object": "system", "event": "c_task.done.after"}},
+        {},
+    )
+    layer.insert_one(
+        "script",
+        {"label": "Listeners", "name": "c_listeners", "type": "library", "configuration": {"export": "c_listeners"},
+         "script": "const { on } = require('decorators')\nclass L {\n  @on('c_ping', {weight: 1})\n  static ping(a, b, runtime) { org.objects.c_seens.insertOne({c_n: a + b, c_s: runtime.event}).execute() }\n}\nmodule.exports = L"},
+        {},
+    )
+    out = runtime.run("script.trigger('c_task.done.after', {n: 7}); script.fire('c_ping', 2, 3); return org.objects.c_seens.find().map(s => [s.c_n, s.c_s || null]).sort()", org=org, principal=admin)
+    assert out.value == [[5, "c_ping"], [7, None]], out.fault and out.fault.to_json()
+    bad = layer.insert_one
+    try:
+        bad("script", {"label": "Bad", "name": "c_bad", "type": "trigger", "script": "1", "configuration": {"object": "system", "event": "notcustom.after"}}, {})
+        raise AssertionError("a non-custom system event was accepted")
+    except Exception as exc:  # noqa: BLE001
+        assert getattr(exc, "errCode", "") == "cortex.invalidArgument.validation"

@@ -21,6 +21,9 @@ class ScriptModule:
 
     prefix = "script."
 
+    def __init__(self, runtime: Any) -> None:
+        self._runtime = runtime
+
     def call(self, run: RunInfo, name: str, args: list[Any]) -> Any:
         context = run.context
         if context is None:
@@ -36,4 +39,12 @@ class ScriptModule:
         if name == "script.as.end":
             objects.pop()
             return None
+        if name == "script.trigger":
+            event = args[0] if args else None
+            if not isinstance(event, str):
+                raise Fault("cortex.invalidArgument.unspecified", reason="script.trigger expects an event name.")
+            self._runtime.triggers.fire_custom(objects.layer, event, args[1] if len(args) > 1 else None)
+            return None
+        if name == "script.listeners":
+            return self._runtime.triggers.listeners(objects.layer, str(args[0] if args else ""))
         raise Fault("script.invalidArgument.unknownCommand", path=name)

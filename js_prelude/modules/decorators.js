@@ -137,6 +137,15 @@ module.exports = {
   as: as,
   acl: acl,
   profile: profile,
+  // script.fire: the @on handler registered as Class.method, called with positional params.
+  listener: function listener(signature) {
+    const found = handlers[signature];
+    if (!found) throw Fault.create("cortex.notFound.script", { reason: "No decorated handler " + signature + "." });
+    return function () {
+      const target = found.isStatic ? found.cls : new found.cls();
+      return target[found.key].apply(target, arguments);
+    };
+  },
   // Used by the host's generated dispatch script: the handler registered as Class.method.
   handler: function handler(signature) {
     const found = handlers[signature];
