@@ -705,33 +705,43 @@ const __cx_pathWrite = function (self, operation, path, body, hasBody) {
   return __cx_call("objects.execute", [options]);
 };
 
+// Option methods several operation classes share (cursors-operations.md §8-§11).
+const __cx_sharedOperationMethods = {
+  match(m) {
+    return __cx_setPayload(this, "match", m);
+  },
+  update(doc) {
+    return __cx_setPayload(this, "update", doc);
+  },
+  ops(o) {
+    return __cx_setPayload(this, "ops", o);
+  },
+  limit(v) {
+    return __cx_set(this, "limit", v);
+  },
+  merge(v = true) {
+    return __cx_set(this, "mergeDocuments", Boolean(v));
+  },
+  mergeDocuments(v = true) {
+    return this.merge(v);
+  },
+  pathPrefix(path = null) {
+    return __cx_setPathPrefix(this, path);
+  },
+  path(path = null) {
+    return this.pathPrefix(path);
+  },
+};
+
+const __cx_shareMethods = function (cls, names) {
+  const methods = {};
+  for (const name of names) methods[name] = __cx_sharedOperationMethods[name];
+  __cx_mixin(cls.prototype, methods);
+};
+
 const __cx_UpdateOperation = class UpdateOperation extends __cx_WriteOneOperation {
   constructor(object, match, update) {
     super(object, "updateOne", { match: match, update: update });
-  }
-
-  match(m) {
-    return __cx_setPayload(this, "match", m);
-  }
-
-  update(doc) {
-    return __cx_setPayload(this, "update", doc);
-  }
-
-  merge(v = true) {
-    return __cx_set(this, "mergeDocuments", Boolean(v));
-  }
-
-  mergeDocuments(v = true) {
-    return this.merge(v);
-  }
-
-  pathPrefix(path = null) {
-    return __cx_setPathPrefix(this, path);
-  }
-
-  path(path = null) {
-    return this.pathPrefix(path);
   }
 
   pathUpdate(path = null, body = null) {
@@ -762,55 +772,11 @@ const __cx_UpdateManyOperation = class UpdateManyOperation extends __cx_WriteMan
   constructor(object, match, update) {
     super(object, "updateMany", { match: match, update: update });
   }
-
-  match(m) {
-    return __cx_setPayload(this, "match", m);
-  }
-
-  update(doc) {
-    return __cx_setPayload(this, "update", doc);
-  }
-
-  limit(v) {
-    return __cx_set(this, "limit", v);
-  }
-
-  merge(v = true) {
-    return __cx_set(this, "mergeDocuments", Boolean(v));
-  }
-
-  mergeDocuments(v = true) {
-    return this.merge(v);
-  }
 };
 
 const __cx_PatchOperation = class PatchOperation extends __cx_WriteOneOperation {
   constructor(object, match, ops) {
     super(object, "patchOne", { match: match, ops: ops });
-  }
-
-  match(m) {
-    return __cx_setPayload(this, "match", m);
-  }
-
-  ops(o) {
-    return __cx_setPayload(this, "ops", o);
-  }
-
-  merge(v = true) {
-    return __cx_set(this, "mergeDocuments", Boolean(v));
-  }
-
-  mergeDocuments(v = true) {
-    return this.merge(v);
-  }
-
-  pathPrefix(path = null) {
-    return __cx_setPathPrefix(this, path);
-  }
-
-  path(path = null) {
-    return this.pathPrefix(path);
   }
 
   getOptions() {
@@ -822,23 +788,11 @@ const __cx_PatchManyOperation = class PatchManyOperation extends __cx_WriteManyO
   constructor(object, match, ops) {
     super(object, "patchMany", { match: match, ops: ops });
   }
-
-  match(m) {
-    return __cx_setPayload(this, "match", m);
-  }
-
-  ops(o) {
-    return __cx_setPayload(this, "ops", o);
-  }
-
-  limit(v) {
-    return __cx_set(this, "limit", v);
-  }
-
-  merge(v = true) {
-    return __cx_set(this, "mergeDocuments", Boolean(v));
-  }
 };
+__cx_shareMethods(__cx_UpdateOperation, ["match", "update", "merge", "mergeDocuments", "pathPrefix", "path"]);
+__cx_shareMethods(__cx_UpdateManyOperation, ["match", "update", "limit", "merge", "mergeDocuments"]);
+__cx_shareMethods(__cx_PatchOperation, ["match", "ops", "merge", "mergeDocuments", "pathPrefix", "path"]);
+__cx_shareMethods(__cx_PatchManyOperation, ["match", "ops", "limit", "merge"]);
 
 const __cx_DeleteOperation = class DeleteOperation extends __cx_Operation {
   constructor(object, match, operation = "deleteOne") {
