@@ -5,28 +5,30 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from .clock import Clock, SystemClock
 from .config import Limits, limits_for
-from .faults import Fault
 from .deployment import DeployedLibraries, ScriptDeployer
-from .server.tokens import Tokens
-from .triggers import TriggerDispatcher, TriggerModule
+from .faults import Fault
 from .modules.accounts import AccountsModule
 from .modules.connections import ConnectionsModule
-from .modules.route import RouteModule
 from .modules.objects import ObjectsModule, ObjectsRun
 from .modules.registry import ModuleRegistry
+from .modules.route import RouteModule
 from .modules.script import ScriptModule
 from .modules.xml import XmlModule
 from .objects.instances import HookChain, ObjectLayer
-from .objects.orgs import Org, Orgs
+from .objects.orgs import Org, Orgs, load_principal
 from .objects.principals import Principal
-from .objects.store import Store
+from .objects.store import Store, map_store_errors
+from .org_runtime import dispatch_source
 from .sandbox import OrgRef, RunResult, Sandbox
 from .sandbox.loader import ChainedLibraries, MappingLibraries
 from .scheduler import Job, JobResult, JobStore, Scheduler
+from .server.tokens import Tokens
+from .triggers import TriggerDispatcher, TriggerModule
 
 __all__ = ["DEFAULT_MAX_DEPTH", "RunContext", "Runtime"]
 
@@ -132,10 +134,6 @@ class Runtime:
 
     def _log(self, org: Org, principal: Principal, script_type: str, script_id: Any, began: Any, result: RunResult) -> None:
         """The run's log record (src 2 script; lvl 0 error or 2 info), kept 30 days."""
-        from datetime import timedelta
-
-        from .objects.store import map_store_errors
-
         fault = result.fault.to_json() if result.fault is not None else None
         record = {
             "org": org._id,
@@ -170,9 +168,6 @@ class Runtime:
 
     def run_job(self, job: Job) -> JobResult:
         """Run a job script (the scheduler's runner): as the script's ``principal``, else its owner."""
-        from .objects.orgs import load_principal
-        from .objects.store import map_store_errors
-
         with map_store_errors():
             script = self.store.contexts.find_one({"_id": job.payload.get("script"), "org": job.org, "object": "script"})
             org_doc = self.store.orgs.find_one({"_id": job.org})
@@ -184,8 +179,6 @@ class Runtime:
         source = str(script.get("script") or "")
         who = script.get("principal") or (script.get("owner") or {}).get("_id")
         if job.payload.get("entry") is not None:
-            from .org_runtime import dispatch_source
-
             entry = next((e for e in script.get("runtime") or [] if e.get("name") == job.payload["entry"]), None)
             if entry is None:
                 self.jobs.remove(job.org, job.name)
