@@ -117,10 +117,8 @@ const __cx_fillScript = function (config) {
     depth: config.depth,
     arguments: config.type === "trigger" ? __cx_triggerArguments(config.arguments) : config.arguments,
     event: config.event,
-    context: config.subject ? CortexObject.from(config.subject) : undefined,
     env: Object.freeze(config.env),
     org: org,
-    principal: __cx_principalInstance(config.principal),
     originalPrincipal: config.principal ? config.principal._id : undefined,
     inline: !!config.inline,
     config: Object.freeze({ query: Object.freeze({ defaultMaxTimeMS: 10000, minTimeMS: 10, maxTimeMS: 30000 }) }),
@@ -176,6 +174,24 @@ const __cx_fillScript = function (config) {
     },
     getNotificationsRemaining: function getNotificationsRemaining() {
       return limits.notifications;
+    },
+  });
+  // The principal and the subject are CortexObject instances, made on first use: most runs
+  // never touch them, and the object API is loaded only when something needs it.
+  let principal;
+  let context;
+  Object.defineProperty(script, "principal", {
+    enumerable: true,
+    get: function () {
+      if (principal === undefined) principal = __cx_objects().principalInstance(config.principal);
+      return principal;
+    },
+  });
+  Object.defineProperty(script, "context", {
+    enumerable: true,
+    get: function () {
+      if (context === undefined && config.subject) context = __cx_objects().CortexObject.from(config.subject);
+      return context;
     },
   });
   Object.defineProperty(script, "exited", {

@@ -3,12 +3,39 @@
 // the host calls: __cx_begin (config + main), __cx_nextTimerDelay, __cx_tick,
 // __cx_finish.
 
+// The object API (70_objects.js) is kept as source and evaluated on first use: parsing it
+// is most of what a fresh context costs, and many runs never use it.
+let __cx_objectsModule = null;
+const __cx_objects = function () {
+  if (!__cx_objectsModule) __cx_objectsModule = __cx_eval(__cx_objectsSource)();
+  return __cx_objectsModule;
+};
+
 const org = {};
+
+// org is an instance of the org class; its prototype stands in for that class's until the
+// object API is loaded.
+const __cx_orgPrototype = new Proxy(Object.create(null), {
+  get: function (target, key, receiver) {
+    return Reflect.get(__cx_objects().orgPrototype, key, receiver);
+  },
+  has: function (target, key) {
+    return key in __cx_objects().orgPrototype;
+  },
+  getPrototypeOf: function () {
+    return Object.getPrototypeOf(__cx_objects().orgPrototype);
+  },
+});
 
 const __cx_fillOrg = function (config) {
   Object.assign(org, { _id: config.org._id, code: config.org.code });
-  Object.setPrototypeOf(org, __cx_classFor(CortexObject, "org").prototype);
-  Object.defineProperty(org, "objects", { enumerable: false, value: __cx_orgObjects });
+  Object.setPrototypeOf(org, __cx_orgPrototype);
+  Object.defineProperty(org, "objects", {
+    enumerable: false,
+    get: function () {
+      return __cx_objects().orgObjects;
+    },
+  });
   Object.freeze(org);
 };
 
@@ -52,7 +79,6 @@ const __cx_fillOrg = function (config) {
     ObjectID: ObjectID,
     ObjectId: ObjectID,
     Fault: Fault,
-    CortexObject: CortexObject,
     console: console,
     consts: consts,
     script: script,
@@ -69,6 +95,13 @@ const __cx_fillOrg = function (config) {
   for (const name of Object.keys(globals)) {
     Object.defineProperty(globalThis, name, { value: globals[name], writable: false, enumerable: false, configurable: false });
   }
+  Object.defineProperty(globalThis, "CortexObject", {
+    enumerable: false,
+    configurable: false,
+    get: function () {
+      return __cx_objects().CortexObject;
+    },
+  });
   Object.freeze(Object);
   Object.freeze(globalThis);
 })();
@@ -78,7 +111,7 @@ let __cx_outcome = null;
 
 const __cx_settle = function (value) {
   // A returned cursor is read out within the run's limits: the caller gets its documents.
-  if (typeof __cx_BufferedCursor === "function" && value instanceof __cx_BufferedCursor) value = value.toArray();
+  if (__cx_objectsModule && value instanceof __cx_objectsModule.BufferedCursor) value = value.toArray();
   if (value !== null && (typeof value === "object" || typeof value === "function") && typeof value.then === "function") {
     __cx_outcome = { pending: true };
     value.then(

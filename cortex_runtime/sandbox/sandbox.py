@@ -131,9 +131,26 @@ class RunInfo:
         return self.deadline - time.monotonic()
 
 
+# Kept as a string in the prelude and evaluated on first use (see 90_run.js __cx_objects).
+LAZY_PRELUDE = {
+    "70_objects.js": (
+        "__cx_objectsSource",
+        "return {CortexObject: CortexObject, orgObjects: __cx_orgObjects, principalInstance: __cx_principalInstance, "
+        "orgPrototype: __cx_classFor(CortexObject, 'org').prototype, BufferedCursor: __cx_BufferedCursor};",
+    ),
+}
+
+
 def _prelude_source() -> str:
     root = js_prelude_dir()
-    return "\n".join(root.joinpath(name).read_text(encoding="utf-8") for name in PRELUDE_FILES)
+    parts = []
+    for name in PRELUDE_FILES:
+        text = root.joinpath(name).read_text(encoding="utf-8")
+        if name in LAZY_PRELUDE:
+            binding, exports = LAZY_PRELUDE[name]
+            text = f"const {binding} = {json.dumps('(function () {' + text + chr(10) + exports + chr(10) + '})')};"
+        parts.append(text)
+    return "\n".join(parts)
 
 
 class ContextPool:
