@@ -241,6 +241,7 @@ class ObjectLayer:
         skip = check_skip(options.get("skip"))
         limit = check_limit(options.get("limit"), self._ctx(obj, kind)) if options.get("limit") is not None else None
         if options.get("operation") == "aggregate" or options.get("pipeline") is not None:
+            check_exclusive(dict(options))
             yield from self._aggregate(obj, options, opts, skip, limit)
             return
         mongo_filter, sort, required = self._query(obj, options, opts, kind)

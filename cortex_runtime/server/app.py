@@ -32,6 +32,7 @@ from ..sandbox import RunResult
 from .auth import Authenticator, normalise_path
 from .custom_routes import RouteTables, run_custom_route
 from .tokens import in_scope
+from .rest import rest
 from .rendering import envelope, fault_response, json_response, ndjson_response, server_time
 
 __all__ = ["Call", "create_app"]
@@ -177,6 +178,8 @@ def create_app(runtime: Runtime, authenticator: Authenticator | None = None) -> 
                 result = await on_scripts(run_custom_route, runtime, route_tables, org, principal, request.method, route_path, route_request)
                 return refill_after(_route_response(result, headers))
             handler = table.get((request.method, path))
+            if handler is None and path != "/" and not path.startswith("/sys/"):
+                handler = rest
             if handler is None:
                 raise Fault("cortex.notFound.unspecified", reason=f"No endpoint {request.method} {path}.", path=path)
             call = Call(
