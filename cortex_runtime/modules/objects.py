@@ -34,7 +34,7 @@ from ..objects.updates import patch_to_update
 from ..org_runtime import org_runtime
 from ..sandbox import RunInfo
 
-__all__ = ["ObjectsModule", "ObjectsRun"]
+__all__ = ["ObjectsModule", "ObjectsRun", "run_command"]
 
 MAX_OPEN_CURSORS = 10
 MAX_BATCH = 100
@@ -307,6 +307,11 @@ def _provision(state: ObjectsRun, args: list[Any]) -> Any:
     payload = args[0] if args else None
     options = args[1] if len(args) > 1 and isinstance(args[1], dict) else {}
     return state.layer.provision(payload, options)
+
+
+def run_command(state: ObjectsRun, command: str, args: list[Any]) -> Any:
+    """Run one ``objects.<command>`` outside a script (the REST db driver)."""
+    return _COMMANDS[command](state, args)
 
 
 _COMMANDS = {

@@ -32,7 +32,7 @@ from ..sandbox import RunResult
 from .auth import Authenticator, normalise_path
 from .custom_routes import RouteTables, run_custom_route
 from .tokens import in_scope
-from .rest import rest
+from .rest import org_root, rest
 from .rendering import envelope, fault_response, json_response, ndjson_response, server_time
 
 __all__ = ["Call", "create_app"]
@@ -121,6 +121,7 @@ def script_runner(runtime: Runtime, call: Call) -> Any:
 
 ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/sys/script_runner", script_runner),
+    ("GET", "/", org_root),
 ]
 
 

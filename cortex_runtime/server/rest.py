@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING, Any
 from bson import ObjectId
 
 from ..faults import Fault
+from ..modules.objects import ObjectsRun, run_command
 from .tokens import in_scope
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
     from .app import Call
 
-__all__ = ["rest"]
+__all__ = ["db_driver", "org_root", "rest"]
 
 JSON_ARGUMENTS = ("where", "sort", "pipeline", "group", "map")
 LIST_ARGUMENTS = ("paths", "include", "expand")
@@ -66,9 +67,16 @@ def _scope(call: Call, operation: str, object_name: str) -> None:
         raise Fault("cortex.accessDenied.scope", path=f"object.{operation}.{object_name}")
 
 
+def org_root(runtime: Runtime, call: Call) -> Any:
+    """``GET /{org}/v2``: the public view of the org."""
+    return {"_id": call.org._id, "object": "org", "code": call.org.code, "name": call.org.name}
+
+
 def rest(runtime: Runtime, call: Call) -> Any:
     """Serve one REST request on instances; the path is ``/{objects}[/{id}[/{path}]]``."""
     parts = [p for p in call.path.split("/") if p]
+    if len(parts) == 3 and parts[1] == "db" and call.method == "POST":
+        return db_driver(runtime, call, parts[0], parts[2])
     layer = runtime.layer(call.org, call.principal)
     obj = layer.definitions.require(parts[0])
     method = call.method
@@ -114,3 +122,36 @@ def rest(runtime: Runtime, call: Call) -> Any:
         _scope(call, "delete", obj.name)
         return layer.delete_one(obj.name, instance, {})
     raise Fault("cortex.notFound.unspecified", reason=f"No endpoint {method} {call.path}.", path=call.path)
+
+
+def db_driver(runtime: Runtime, call: Call, object_name: str, operation: str) -> Any:
+    """``POST /{object}/db/{operation}`` (rest-api-auth.md §8): the driver's options as the
+    script API's, ``null`` meaning "default" and ``limit: false`` meaning no limit."""
+    body = call.body if isinstance(call.body, dict) else {}
+    options = {k: v for k, v in body.items() if v is not None}
+    if options.get("limit") is False:
+        options.pop("limit")
+    if "maxTimeMs" in options and "maxTimeMS" not in options:
+        options["maxTimeMS"] = options.pop("maxTimeMs")
+    layer = runtime.layer(call.org, call.principal)
+    if operation == "bulk":
+        options["operation"] = "bulk"
+        if object_name != "org":
+            options.setdefault("object", object_name)
+    else:
+        options["object"] = layer.definitions.require(object_name).name
+        options["operation"] = "count" if operation == "count" else operation
+    scope_operation = {"cursor": "read", "count": "read", "readOne": "read", "insertOne": "create", "insertMany": "create", "deleteOne": "delete", "deleteMany": "delete"}.get(operation, "update")
+    if operation != "bulk":
+        _scope(call, scope_operation, options["object"])
+    state = ObjectsRun(layer)
+    if operation == "cursor":
+        rows = list(layer.iterate(options["object"], options)) if call.accept_ndjson else None
+        if rows is not None:
+            return rows
+        return layer.list(options["object"], {**options, "limit": options.get("limit", 100)})
+    if operation == "count":
+        return layer.count(options["object"], options)
+    if operation not in ("readOne", "insertOne", "insertMany", "updateOne", "updateMany", "patchOne", "patchMany", "deleteOne", "deleteMany", "bulk"):
+        raise Fault("kNotImplemented", reason=f"The driver operation {operation} is not supported.", path=operation)
+    return run_command(state, "execute", [options])

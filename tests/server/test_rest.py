@@ -83,3 +83,29 @@ def test_unknown_objects_and_ids(client):
     assert (unknown.status_code, unknown.json()["errCode"], unknown.json()["code"], unknown.json()["path"]) == (400, "cortex.invalidArgument.object", "kInvalidObject", "missing")
     bad_id = call(client, "GET", "/c_readings/nope")
     assert (bad_id.status_code, bad_id.json()["errCode"]) == (400, "cortex.invalidArgument.invalidObjectId")
+
+
+def test_org_root(client):
+    org = client.get("/rest/v2/", headers=signed("/", "GET")).json()
+    assert (org["object"], org["code"]) == ("org", "rest")
+
+
+def test_db_driver_operations(client):
+    nulls = {"skipAcl": None, "grant": None, "roles": None, "access": None, "crossOrg": None, "prefix": None, "strict": None, "unindexed": None, "through": None, "locale": None, "transform": None}
+    cursor = call(client, "POST", "/c_reading/db/cursor", {**nulls, "maxTimeMs": 2000, "where": {"c_bpm": {"$gte": 85}}, "paths": ["c_bpm"], "limit": False, "sort": {"c_bpm": 1}})
+    assert [row["c_bpm"] for row in cursor.json()["data"]] == [85, 90, 101]
+    streamed = client.post("/rest/v2/c_reading/db/cursor", headers={**signed("/c_reading/db/cursor"), "accept": "application/x-ndjson"}, content=json.dumps({**nulls, "sort": {"c_bpm": -1}, "limit": 2, "paths": ["c_bpm"]}))
+    assert streamed.headers["content-type"].startswith("application/x-ndjson")
+    assert [json.loads(line)["c_bpm"] for line in streamed.text.splitlines()] == [101, 90]
+    assert call(client, "POST", "/c_reading/db/count", {**nulls, "where": {"c_bpm": 60}}).json() == {"object": "result", "data": 1}
+    new_id = call(client, "POST", "/c_reading/db/insertOne", {"object": "c_reading", "operation": "insertOne", "document": {"c_bpm": 50}}).json()["data"]
+    assert len(new_id) == 24
+    read = call(client, "POST", "/c_reading/db/readOne", {"where": {"_id": new_id}, "throwNotFound": True}).json()
+    assert read["c_bpm"] == 50
+    updated = call(client, "POST", "/c_reading/db/updateOne", {"match": {"_id": new_id}, "update": {"$set": {"c_note": "n"}}, "mergeDocuments": False}).json()
+    assert updated["data"] == new_id
+    assert call(client, "POST", "/c_reading/db/deleteOne", {"match": {"_id": new_id}}).json() == {"object": "result", "data": True}
+    again = call(client, "POST", "/c_reading/db/deleteOne", {"match": {"_id": new_id}}).json()
+    assert (again["code"], again["errCode"]) == ("kNotFound", "cortex.notFound.instance")
+    bulk = call(client, "POST", "/org/db/bulk", {"operation": "bulk", "ops": [{"object": "c_reading", "operation": "insertOne", "document": {"c_bpm": 1}, "name": "ins"}]}).json()
+    assert bulk["object"] == "list" and bulk["data"][0]["path"] == "ins[0][0]"
