@@ -104,7 +104,11 @@ def _serve(args: argparse.Namespace) -> int:
     from .server.app import create_app
     from .server.auth import App, Authenticator, generate_key, generate_secret
 
-    runtime = Runtime(mongodb_uri=args.mongodb_uri or os.environ.get("MONGODB_URI") or None)
+    try:
+        runtime = Runtime(mongodb_uri=args.mongodb_uri or os.environ.get("MONGODB_URI") or None)
+    except Fault as fault:
+        print(json.dumps(fault.to_json()), file=sys.stderr)
+        return 1
     runtime.sandbox.prepare()
     admin_email = os.environ.get("CORTEX_ADMIN_EMAIL") or "admin@example.com"
     org = runtime.orgs.get(args.org)

@@ -69,3 +69,11 @@ def test_every_example_runs():
             continue
         done = cli("run", str(path), "--lib", f"c_utils={EXAMPLES / 'c_utils.js'}")
         assert done.returncode == 0, (path.name, done.stdout, done.stderr)
+
+
+def test_bad_mongodb_uri_is_a_fault():
+    done = cli("run", "-", "--mongodb-uri", "mongodb://a:b:c@@", stdin="return 1")
+    assert done.returncode == 1
+    fault = json.loads(done.stdout)
+    assert (fault["errCode"], fault["status"]) == ("cortex.invalidArgument.unspecified", 400)
+    assert "Traceback" not in done.stderr

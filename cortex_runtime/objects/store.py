@@ -15,7 +15,7 @@ from typing import Any
 import mongomock
 import pymongo
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError, ExecutionTimeout, PyMongoError
+from pymongo.errors import ConfigurationError, DuplicateKeyError, ExecutionTimeout, PyMongoError
 
 from ..faults import Fault
 
@@ -30,6 +30,8 @@ def map_store_errors() -> Iterator[None]:
         raise Fault("cortex.conflict.duplicateKey") from exc
     except ExecutionTimeout as exc:
         raise Fault("cortex.timeout.dbQuery") from exc
+    except ConfigurationError as exc:
+        raise Fault("cortex.invalidArgument.unspecified", reason=f"Invalid MongoDB URI: {exc}", path="mongodbUri") from exc
     except PyMongoError as exc:
         raise Fault("cortex.error.db", reason=type(exc).__name__) from exc
 
@@ -49,5 +51,6 @@ class Store:
     @classmethod
     def open(cls, uri: str | None = None, database: str = "cortex") -> Store:
         """A real MongoDB server at ``uri``, or the embedded mongomock store when ``uri`` is None."""
-        client: Any = pymongo.MongoClient(uri) if uri else mongomock.MongoClient()
+        with map_store_errors():
+            client: Any = pymongo.MongoClient(uri, serverSelectionTimeoutMS=10_000) if uri else mongomock.MongoClient()
         return cls(client[database])
