@@ -443,18 +443,6 @@ const __cx_QueryCursor = class QueryCursor extends __cx_Cursor {
     return __cx_set(this, "where", filter);
   }
 
-  paths(...props) {
-    return __cx_set(this, "paths", __cx_pathList(props));
-  }
-
-  include(...props) {
-    return __cx_set(this, "include", __cx_pathList(props));
-  }
-
-  expand(...props) {
-    return __cx_set(this, "expand", __cx_pathList(props));
-  }
-
   passive(v = true) {
     return __cx_set(this, "passive", Boolean(v));
   }
@@ -705,8 +693,17 @@ const __cx_pathWrite = function (self, operation, path, body, hasBody) {
   return __cx_call("objects.execute", [options]);
 };
 
-// Option methods several operation classes share (cursors-operations.md §8-§11).
+// Option methods several cursor and operation classes share (cursors-operations.md §2, §8-§12).
 const __cx_sharedOperationMethods = {
+  paths(...props) {
+    return __cx_set(this, "paths", __cx_pathList(props));
+  },
+  include(...props) {
+    return __cx_set(this, "include", __cx_pathList(props));
+  },
+  expand(...props) {
+    return __cx_set(this, "expand", __cx_pathList(props));
+  },
   match(m) {
     return __cx_setPayload(this, "match", m);
   },
@@ -827,17 +824,6 @@ const __cx_ReadOneOperation = class ReadOneOperation extends __cx_Operation {
     return __cx_setPayload(this, "where", filter);
   }
 
-  paths(...props) {
-    return __cx_set(this, "paths", __cx_pathList(props));
-  }
-
-  include(...props) {
-    return __cx_set(this, "include", __cx_pathList(props));
-  }
-
-  expand(...props) {
-    return __cx_set(this, "expand", __cx_pathList(props));
-  }
 
   sort(spec) {
     return __cx_set(this, "sort", spec);
@@ -867,6 +853,8 @@ const __cx_ReadOneOperation = class ReadOneOperation extends __cx_Operation {
     return this.maxTimeMS(ms);
   }
 };
+__cx_shareMethods(__cx_QueryCursor, ["paths", "include", "expand"]);
+__cx_shareMethods(__cx_ReadOneOperation, ["paths", "include", "expand"]);
 
 // A batch of operations; its results are read like a cursor (§13).
 const __cx_BulkOperation = class BulkOperation extends __cx_BufferedCursor {
