@@ -824,7 +824,6 @@ const __cx_ReadOneOperation = class ReadOneOperation extends __cx_Operation {
     return __cx_setPayload(this, "where", filter);
   }
 
-
   sort(spec) {
     return __cx_set(this, "sort", spec);
   }

@@ -20,8 +20,6 @@ class ConnectionsModule:
     methods = ("create",)
 
     def call(self, run: RunInfo, name: str, args: list[Any]) -> Any:
-        if run.context is None:
-            raise Fault("kNotImplemented", reason="This run has no object layer.")
         if name == "connections.create":
             objects, instance_id, targets = (list(args) + [None, None, None])[:3]
             options = args[3] if len(args) > 3 and isinstance(args[3], dict) else {}

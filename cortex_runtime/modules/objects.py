@@ -54,6 +54,7 @@ class ObjectsRun:
     documents_sent: int = 0
     safe: bool = False
     stack: list[tuple[ObjectLayer, bool]] = field(default_factory=list)
+    bound_objects: dict[str, str] | None = None
 
     def push(self, layer: ObjectLayer, safe: bool) -> None:
         self.stack.append((self.layer, self.safe))
@@ -76,7 +77,7 @@ class ObjectsModule:
     prefix = "objects."
 
     def call(self, run: RunInfo, name: str, args: list[Any]) -> Any:
-        state = run.context.objects if run.context is not None else None
+        state = getattr(run.context, "objects", None)
         if not isinstance(state, ObjectsRun):
             raise Fault("kNotImplemented", reason="This run has no object layer.")
         handler = _COMMANDS.get(name[len(self.prefix) :])
@@ -103,27 +104,36 @@ def _checked(state: ObjectsRun, options: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
+def _bound_objects(state: ObjectsRun) -> dict[str, str]:
+    """Object name -> export of the library whose ``@object`` class binds it (the heaviest
+    binding wins); read once per run, when the first object name is resolved."""
+    if state.bound_objects is None:
+        bindings: dict[str, tuple[float, str]] = {}
+        with map_store_errors():
+            libraries = state.layer.store.contexts.find(
+                {"org": state.layer.org_id, "object": "script", "type": "library", "active": True, "runtime.type": "object"},
+                {"configuration.export": 1, "runtime": 1},
+            )
+            for library in libraries:
+                export = str((library.get("configuration") or {}).get("export"))
+                for entry in library.get("runtime") or []:
+                    weight = float(entry.get("weight") or 0)
+                    name = str(entry.get("name"))
+                    if entry.get("type") == "object" and (name not in bindings or weight > bindings[name][0]):
+                        bindings[name] = (weight, export)
+        state.bound_objects = {name: export for name, (_, export) in bindings.items()}
+    return state.bound_objects
+
+
 def _resolve(state: ObjectsRun, args: list[Any]) -> Any:
     name = args[0] if args else None
     found = state.layer.definitions.get(name) if isinstance(name, str) else None
     if found is None:
         return None
     out: dict[str, Any] = {"name": found.name}
-    # A library class bound with @object(name): the heaviest binding wins.
-    with map_store_errors():
-        libraries = state.layer.store.contexts.find(
-            {"org": state.layer.org_id, "object": "script", "type": "library", "active": True, "runtime.type": "object", "runtime.name": found.name},
-            {"configuration.export": 1, "runtime": 1},
-        )
-        best: tuple[float, str] | None = None
-        for library in libraries:
-            for entry in library.get("runtime") or []:
-                if entry.get("type") == "object" and entry.get("name") == found.name:
-                    weight = float(entry.get("weight") or 0)
-                    if best is None or weight > best[0]:
-                        best = (weight, str((library.get("configuration") or {}).get("export")))
-    if best is not None:
-        out["library"] = best[1]
+    library = _bound_objects(state).get(found.name)
+    if library is not None:
+        out["library"] = library
     return out
 
 

@@ -12,7 +12,9 @@ __all__ = ["HostModule", "ModuleRegistry"]
 
 class HostModule(Protocol):
     """A Python module: handles every host call whose name starts with ``prefix``.
-    ``methods`` (optional) lists what ``require(<name>)`` exposes, for modules scripts require."""
+    ``methods`` (optional) lists what ``require(<name>)`` exposes, for modules scripts require.
+    Unless it sets ``needs_context = False``, it is only called for runs that have a
+    ``RunContext`` (an org and a principal): the registry refuses the call otherwise."""
 
     prefix: str
 
@@ -32,5 +34,7 @@ class ModuleRegistry:
     def call(self, run: RunInfo, name: str, args: list[Any]) -> Any:
         for module in self._modules:
             if name.startswith(module.prefix):
+                if run.context is None and getattr(module, "needs_context", True):
+                    raise Fault("kNotImplemented", reason="This run has no org or object layer.")
                 return module.call(run, name, args)
         raise Fault("script.invalidArgument.unknownCommand", path=name)

@@ -26,8 +26,6 @@ class ScriptModule:
 
     def call(self, run: RunInfo, name: str, args: list[Any]) -> Any:
         context = run.context
-        if context is None:
-            raise Fault("kNotImplemented", reason="This run has no object layer.")
         objects = context.objects
         if name == "script.as.begin":
             options = args[1] if len(args) > 1 and isinstance(args[1], dict) else {}

@@ -91,6 +91,7 @@ def to_js(text: Any) -> Any:
 class XmlModule:
     require_name = "xml"
     prefix = "xml."
+    needs_context = False
     methods = ("toXml", "toJs")
 
     def call(self, run: RunInfo, name: str, args: list[Any]) -> Any:

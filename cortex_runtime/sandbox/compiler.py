@@ -91,7 +91,7 @@ class CompileCache:
                 tmp.write_text(json.dumps({"code": compiled.code, "transformed": compiled.transformed}), encoding="utf-8")
                 tmp.replace(path)
             except OSError:
-                pass
+                pass  # a read-only or full disk only costs a recompile in the next process
 
 
 class Compiler:

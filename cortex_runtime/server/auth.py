@@ -25,9 +25,10 @@ from ..faults import Fault
 from ..objects.orgs import Org, load_principal
 from ..objects.principals import Principal
 from ..objects.store import Store, map_store_errors
+from . import routing
 from .tokens import Tokens
 
-__all__ = ["App", "Authenticator", "generate_key", "generate_secret", "normalise_path", "sign"]
+__all__ = ["App", "Authenticator", "generate_key", "generate_secret", "normalise_path", "sign", "signed_headers"]
 
 WINDOW_MS = 15 * 60 * 1000
 _ALNUM = string.ascii_letters + string.digits
@@ -45,12 +46,23 @@ def generate_secret() -> str:
 
 def normalise_path(path: str) -> str:
     """``/`` + the path with duplicate slashes collapsed and outer slashes stripped."""
-    return "/" + re.sub(r"/+", "/", path).strip("/")
+    return "/" + routing.normalise_path(path)
 
 
 def sign(path: str, method: str, timestamp: str, key: str, secret: str) -> str:
     message = f"{normalise_path(path)};{method.upper()};{timestamp}"
     return hmac.new((key + secret).encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+def signed_headers(path: str, method: str, key: str, secret: str, *, timestamp: int | None = None) -> dict[str, str]:
+    """The headers of a request signed as the real client signs it (path after ``/{org}[/v2]``)."""
+    stamp = str(timestamp if timestamp is not None else int(datetime.now(timezone.utc).timestamp() * 1000))
+    return {
+        "medable-client-key": key,
+        "medable-client-signature": sign(path, method, stamp, key, secret),
+        "medable-client-nonce": "".join(secrets.choice(_ALNUM) for _ in range(16)),
+        "medable-client-timestamp": stamp,
+    }
 
 
 @dataclass(frozen=True)

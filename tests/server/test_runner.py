@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import secrets
-import string
 import time
 
 import pytest
@@ -12,7 +10,7 @@ from starlette.testclient import TestClient
 
 from cortex_runtime.runtime import Runtime
 from cortex_runtime.server.app import create_app
-from cortex_runtime.server.auth import App, Authenticator, generate_key, generate_secret, sign
+from cortex_runtime.server.auth import App, Authenticator, generate_key, generate_secret, signed_headers
 
 KEY, SECRET = generate_key(), generate_secret()
 
@@ -28,20 +26,8 @@ def server():
     return client, member
 
 
-def _nonce() -> str:
-    return "".join(secrets.choice(string.ascii_letters) for _ in range(16))
-
-
-def signed(path: str, method: str = "POST", *, ts: int | None = None, nonce: str | None = None, **extra: str) -> dict[str, str]:
-    stamp = str(ts if ts is not None else int(time.time() * 1000))
-    return {
-        "medable-client-key": KEY,
-        "medable-client-signature": sign(path, method, stamp, KEY, SECRET),
-        "medable-client-nonce": nonce or _nonce(),
-        "medable-client-timestamp": stamp,
-        "content-type": "application/json",
-        **extra,
-    }
+def signed(path: str, method: str = "POST", *, ts: int | None = None, **extra: str) -> dict[str, str]:
+    return {**signed_headers(path, method, KEY, SECRET, timestamp=ts), "content-type": "application/json", **extra}
 
 
 def run(client, script, **body):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
-import string
 import subprocess
 import sys
 import time
@@ -13,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from cortex_runtime.server.auth import sign
+from cortex_runtime.server.auth import signed_headers
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,14 +36,7 @@ def test_server_with_examples_answers_routes_and_runs_jobs_on_the_real_clock():
         assert xml.headers["content-type"].startswith("text/xml") and "<total>42</total>" in xml.text
 
         def runner(script: str) -> dict:
-            stamp = str(int(time.time() * 1000))
-            headers = {
-                "medable-client-key": info["apiKey"],
-                "medable-client-signature": sign("/sys/script_runner", "POST", stamp, info["apiKey"], info["apiSecret"]),
-                "medable-client-nonce": "".join(secrets.choice(string.ascii_letters) for _ in range(16)),
-                "medable-client-timestamp": stamp,
-                "content-type": "application/json",
-            }
+            headers = {**signed_headers("/sys/script_runner", "POST", info["apiKey"], info["apiSecret"]), "content-type": "application/json"}
             return httpx.post(f"{url}/sys/script_runner", headers=headers, content=json.dumps({"script": script}), timeout=30).json()
 
         # The heartbeat job runs every minute: wait for its first run, recorded in the logs.
