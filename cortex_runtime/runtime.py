@@ -160,7 +160,7 @@ class Runtime:
         }
         try:
             with map_store_errors():
-                self.store.contexts.insert_one(record)
+                self.store.logs.insert_one(record)
         except Fault:
             log.exception("could not write the log record of a run")
 

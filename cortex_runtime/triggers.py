@@ -9,7 +9,7 @@
   thrown fault. Nothing is written either way.
 - after-triggers (``<event>.after``) run once the write is stored and cannot undo it. With
   ``configuration.inline`` they run right away; otherwise they are queued in the store's
-  ``events`` collection and run exactly once by whichever worker claims them
+  ``queue`` collection and run exactly once by whichever worker claims them
   (``Runtime.process_events``), so a crash between the write and the run loses nothing.
 
 A trigger runs one level deeper than the run that wrote; past the depth limit the child
@@ -44,6 +44,7 @@ __all__ = ["TriggerDispatcher", "TriggerModule", "TriggerState"]
 
 NO_TRIGGERS_ON = ("view", "script", "org", "object", "log")
 CLAIM_LEASE = timedelta(seconds=60)
+FINISHED_KEPT = timedelta(days=1)  # finished queue records stay a day for inspection, then expire
 
 
 @dataclass
@@ -68,7 +69,7 @@ class TriggerDispatcher:
 
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
-        self._events = runtime.store.db["events"]
+        self._events = runtime.store.queue
         self._cache: dict[Any, tuple[int, list[dict[str, Any]]]] = {}
 
     def _scripts(self, layer: ObjectLayer, obj: ObjectDef, event: str) -> list[dict[str, Any]]:
@@ -214,13 +215,18 @@ class TriggerDispatcher:
         ran = 0
         now = datetime.now(timezone.utc)
         while ran < limit:
+            event = None
             with map_store_errors():
-                event = self._events.find_one_and_update(
-                    {"$or": [{"status": "pending"}, {"status": "processing", "claimed": {"$lt": now - CLAIM_LEASE}}]},
-                    {"$set": {"status": "processing", "worker": worker, "claimed": now}},
-                    sort=[("created", 1)],
-                    return_document=ReturnDocument.AFTER,
-                )
+                # Two equality claims rather than one $or, so each reads only its own status.
+                for claimable in ({"status": "pending"}, {"status": "processing", "claimed": {"$lt": now - CLAIM_LEASE}}):
+                    event = self._events.find_one_and_update(
+                        claimable,
+                        {"$set": {"status": "processing", "worker": worker, "claimed": now}},
+                        sort=[("created", 1)],
+                        return_document=ReturnDocument.AFTER,
+                    )
+                    if event is not None:
+                        break
             if event is None:
                 return ran
             ran += 1
@@ -232,7 +238,8 @@ class TriggerDispatcher:
             except Fault as exc:
                 status, fault = "failed", exc.to_json()
             with map_store_errors():
-                self._events.update_one({"_id": event["_id"]}, {"$set": {"status": status, "fault": fault, "finished": datetime.now(timezone.utc)}})
+                finished = datetime.now(timezone.utc)
+                self._events.update_one({"_id": event["_id"]}, {"$set": {"status": status, "fault": fault, "finished": finished, "expires": finished + FINISHED_KEPT}})
         return ran
 
     def _run_event(self, event: Mapping[str, Any]) -> Any:

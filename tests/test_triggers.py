@@ -84,7 +84,7 @@ def test_after_trigger_cannot_undo_the_write(world):
     out = run("return org.objects.c_items.insertOne({c_n: 9}).execute() !== null")
     assert out.value is True
     assert run("return org.objects.c_items.count({c_n: 9})").value == 1
-    events = list(runtime.store.db["events"].find({"status": "failed"}))
+    events = list(runtime.store.queue.find({"status": "failed"}))
     assert len(events) == 1 and events[0]["fault"]["message"] == "after trigger failed"
 
 

@@ -161,7 +161,7 @@ class ObjectLayer:
         if obj is None:
             return None
         with map_store_errors():
-            doc = self.store.contexts.find_one({**self._base_filter(obj), "_id": _id})
+            doc = self.store.instances(obj.name).find_one({**self._base_filter(obj), "_id": _id})
         return (obj, doc) if doc else None
 
     def _shape(self, obj: ObjectDef, doc: Mapping[str, Any], access: int, selection: Selection, opts: ReadOptions) -> dict[str, Any]:
@@ -186,7 +186,7 @@ class ObjectLayer:
             if holder is None:
                 raise Fault("cortex.notFound.instance", reason=f"{obj.name} {holder_id} not found.", path="pathPrefix")
             with map_store_errors():
-                stored = self.store.contexts.find_one({**self._base_filter(obj), "_id": oid}) or {}
+                stored = self.store.instances(obj.name).find_one({**self._base_filter(obj), "_id": oid}) or {}
             prop = obj.property(prop_name, stored.get("type"))
             if prop is None or prop.type != "List":
                 raise Fault("cortex.notFound.property", reason=f"{prop_name} is not a list of {obj.name}.", path="pathPrefix")
@@ -246,7 +246,7 @@ class ObjectLayer:
             return
         mongo_filter, sort, required = self._query(obj, options, opts, kind)
         with map_store_errors():
-            cursor = self.store.contexts.find(mongo_filter).sort(sort).max_time_ms(opts.max_time_ms)
+            cursor = self.store.instances(obj.name).find(mongo_filter).sort(sort).max_time_ms(opts.max_time_ms)
             skipped = 0
             returned = 0
             for doc in cursor:
@@ -269,7 +269,7 @@ class ObjectLayer:
         with map_store_errors():
             visible = [
                 doc["_id"]
-                for doc in self.store.contexts.find(self._base_filter(obj))
+                for doc in self.store.instances(obj.name).find(self._base_filter(obj))
                 if opts.skip_acl or self._access(obj, doc, opts) >= required
             ]
             stages: list[dict[str, Any]] = [{"$match": {**self._base_filter(obj), "_id": {"$in": visible}}}]
@@ -278,7 +278,7 @@ class ObjectLayer:
                 stages.append({"$skip": skip})
             if limit is not None:
                 stages.append({"$limit": limit})
-            for row in self.store.contexts.aggregate(stages, maxTimeMS=opts.max_time_ms):
+            for row in self.store.instances(obj.name).aggregate(stages, maxTimeMS=opts.max_time_ms):
                 row.pop("org", None)
                 yield row
 
@@ -299,7 +299,7 @@ class ObjectLayer:
         mongo_filter, sort, required = self._query(obj, options, opts)
         with map_store_errors():
             matched = False
-            for doc in self.store.contexts.find(mongo_filter).sort(sort).max_time_ms(opts.max_time_ms):
+            for doc in self.store.instances(obj.name).find(mongo_filter).sort(sort).max_time_ms(opts.max_time_ms):
                 matched = True
                 access = self._access(obj, doc, opts)
                 if opts.skip_acl or access >= required:
@@ -352,7 +352,7 @@ class ObjectLayer:
             for value in values:
                 target_id = value.get("_id") if isinstance(value, Mapping) else value
                 with map_store_errors():
-                    target = self.store.contexts.find_one({**self._base_filter(target_obj), "_id": target_id})
+                    target = self.store.instances(target_obj.name).find_one({**self._base_filter(target_obj), "_id": target_id})
                 if target is None:
                     raise Fault("cortex.notFound.instance", reason=f"{target_obj.name} {target_id} not found.", path=f"{obj.name}.{name}")
                 if resolve_access(self.principal, target_obj, target, grant=opts.grant, roles=opts.roles) < required:
@@ -376,7 +376,7 @@ class ObjectLayer:
             if exclude is not None:
                 query["_id"] = {"$ne": exclude}
             with map_store_errors():
-                if self.store.contexts.find_one(query, {"_id": 1}) is not None:
+                if self.store.instances(obj.name).find_one(query, {"_id": 1}) is not None:
                     raise Fault("cortex.conflict.duplicateKey", reason=f"Duplicate value for unique property {name}.", path=f"{obj.name}.{name}")
 
     def _validate(self, obj: ObjectDef, doc: dict[str, Any], *, creating: bool, existing: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -427,7 +427,7 @@ class ObjectLayer:
         self._check_references(obj, doc, set(document), opts)
         if not options.get("dryRun"):
             with map_store_errors():
-                self.store.contexts.insert_one(doc)
+                self.store.instances(obj.name).insert_one(doc)
             if self.hooks is not None:
                 self.hooks.after(self, obj, "create", doc, None)
         return self._write_result(obj, doc, options, opts, changed=set(document))
@@ -463,7 +463,7 @@ class ObjectLayer:
         mongo_filter, sort, required = self._query(obj, {"where": match or {}}, opts)
         with map_store_errors():
             found = 0
-            for doc in self.store.contexts.find(mongo_filter).sort(sort):
+            for doc in self.store.instances(obj.name).find(mongo_filter).sort(sort):
                 access = self._access(obj, doc, opts)
                 if not opts.skip_acl and access < required:
                     continue
@@ -497,7 +497,7 @@ class ObjectLayer:
             if unsets:
                 body["$unset"] = unsets
             with map_store_errors():
-                self.store.contexts.update_one({"_id": doc["_id"], "org": self.org_id}, body)
+                self.store.instances(obj.name).update_one({"_id": doc["_id"], "org": self.org_id}, body)
             validated.update({"updated": sets["updated"], "updater": sets["updater"]})
             if self.hooks is not None:
                 self.hooks.after(self, obj, "update", validated, doc)
@@ -568,7 +568,7 @@ class ObjectLayer:
             self.definitions.delete(doc)
             return
         with map_store_errors():
-            self.store.contexts.delete_one({"_id": doc["_id"], "org": self.org_id})
+            self.store.instances(obj.name).delete_one({"_id": doc["_id"], "org": self.org_id})
         if self.hooks is not None:
             self.hooks.after(self, obj, "delete", None, doc)
 
@@ -581,12 +581,12 @@ class ObjectLayer:
             raise Fault("cortex.invalidArgument.invalidObjectId", path="_id") from exc
         owner = self._account_id(to)
         with map_store_errors():
-            doc = self.store.contexts.find_one({**self._base_filter(obj), "_id": instance_id})
+            doc = self.store.instances(obj.name).find_one({**self._base_filter(obj), "_id": instance_id})
             if doc is None:
                 raise Fault("cortex.notFound.instance", reason=f"{obj.name} not found.", path=obj.name)
             if str((doc.get("owner") or {}).get("_id")) == str(owner):
                 return False
-            self.store.contexts.update_one({"_id": instance_id, "org": self.org_id}, {"$set": {"owner": {"_id": owner}}})
+            self.store.instances(obj.name).update_one({"_id": instance_id, "org": self.org_id}, {"$set": {"owner": {"_id": owner}}})
         return True
 
     def _account_id(self, value: Any) -> ObjectId:
@@ -618,7 +618,7 @@ class ObjectLayer:
         except Exception as exc:
             raise Fault("cortex.invalidArgument.invalidObjectId", path="_id") from exc
         with map_store_errors():
-            doc = self.store.contexts.find_one({**self._base_filter(obj), "_id": oid})
+            doc = self.store.instances(obj.name).find_one({**self._base_filter(obj), "_id": oid})
         if doc is None:
             raise Fault("cortex.notFound.instance", reason=f"{obj.name} not found.", path=obj.name)
         access = self._access(obj, doc, opts)
@@ -656,7 +656,7 @@ class ObjectLayer:
             }
             with map_store_errors():
                 self.store.contexts.insert_one(connection)
-                self.store.contexts.update_one({"_id": oid, "org": self.org_id}, {"$push": {"acl": {"$each": entries}}})
+                self.store.instances(obj.name).update_one({"_id": oid, "org": self.org_id}, {"$push": {"acl": {"$each": entries}}})
             connections.append({k: v for k, v in connection.items() if k != "org"})
         return connections
 

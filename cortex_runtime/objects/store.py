@@ -1,25 +1,32 @@
-"""The object layer's one door to MongoDB: a pymongo ``Database``.
+"""The one door to MongoDB: a pymongo ``Database`` and the layout of its collections.
 
 ``Store.open(uri)`` connects to a real server when ``uri`` is given (``MONGODB_URI``) and
-otherwise opens the embedded mongomock database. Nothing above this module knows which
-one it has: both are driven through the same pymongo API. Driver errors are translated
-into faults here.
+otherwise opens the embedded store (mongomock with hash indexes, ``objects/embedded.py``),
+kept in memory or, with ``data_dir``, in a file. Nothing above this module knows which one it
+has: both are driven through the same pymongo API. Driver errors are translated into faults here.
+
+Every collection and every index a real server needs is declared in ``COLLECTIONS`` and created
+when the store opens. Object instances live in ``contexts``, as on the platform; what grows with
+traffic (log records, nonces, the after-trigger queue, job runs) has a collection of its own, so
+a lookup of an account or a script never pays for it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-import mongomock
 import pymongo
+from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import ConfigurationError, DuplicateKeyError, ExecutionTimeout, PyMongoError
 
 from ..faults import Fault
 
-__all__ = ["Store", "map_store_errors"]
+__all__ = ["COLLECTIONS", "Index", "Store", "map_store_errors"]
 
 
 @contextmanager
@@ -36,21 +43,102 @@ def map_store_errors() -> Iterator[None]:
         raise Fault("cortex.error.db", reason=type(exc).__name__) from exc
 
 
-class Store:
-    """Collections of one deployment: ``orgs``, ``contexts`` (every object instance of every
-    org, definitions included, keyed by ``org`` and ``object``) and ``cursors``."""
+@dataclass(frozen=True)
+class Index:
+    """One index as MongoDB declares it; ``expire_after`` (seconds) makes it a TTL index."""
 
-    def __init__(self, db: Database[Any]) -> None:
+    keys: tuple[tuple[str, int], ...]
+    unique: bool = False
+    expire_after: int | None = None
+
+    def options(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"unique": True} if self.unique else {}
+        if self.expire_after is not None:
+            out["expireAfterSeconds"] = self.expire_after
+        return out
+
+
+def _ix(*keys: str, unique: bool = False, expire_after: int | None = None) -> Index:
+    return Index(tuple((k[1:], -1) if k.startswith("-") else (k, 1) for k in keys), unique, expire_after)
+
+
+COLLECTIONS: dict[str, tuple[Index, ...]] = {
+    # One document per org: code, settings, apps, scriptsVersion, principalsVersion.
+    "orgs": (_ix("code", unique=True),),
+    # Every object instance of every org, definitions and scripts included.
+    "contexts": (_ix("org", "object", "-_id"), _ix("org", "object", "email"), _ix("org", "object", "name")),
+    # Run log records (object ``log``), kept 30 days (``exp``).
+    "logs": (_ix("org", "-_id"), _ix("exp", expire_after=0)),
+    # Signed-request nonces, kept for the staleness window (``expires``).
+    "nonces": (_ix("signature", "nonce", unique=True), _ix("expires", expire_after=0)),
+    # After-triggers waiting to run, claimed once each; finished ones go after ``expires``.
+    "queue": (_ix("status", "created"), _ix("expires", expire_after=0)),
+    # Cron schedules with their leases, and one record per run.
+    "jobs": (_ix("org", "name", unique=True), _ix("active", "next_run")),
+    "job_runs": (_ix("org", "job", "due"),),
+    # Revoked token ids.
+    "tokens": (_ix("org", "jti", unique=True),),
+    # Module state shared by every worker: cache entries, counters, configs, events.
+    "cache": (_ix("org", "key", unique=True), _ix("expires", expire_after=0)),
+    "counters": (_ix("org", "name", unique=True),),
+    "configs": (_ix("org", "key", unique=True),),
+    "events": (_ix("org", "key"), _ix("state", "start")),
+}
+
+# Objects whose instances live outside ``contexts``.
+INSTANCE_COLLECTIONS = {"log": "logs"}
+
+
+class Store:
+    """The collections of one deployment (see ``COLLECTIONS``), as pymongo collections.
+
+    ``embedded`` is True for the embedded store, which exactly one process owns; such a store
+    may keep derived state in process (``local``), shared by everything that uses this store.
+    """
+
+    def __init__(self, db: Database[Any], *, embedded: bool = False, persistence: Any = None) -> None:
         self.db = db
-        self.orgs = db["orgs"]
-        self.contexts = db["contexts"]
+        self.embedded = embedded
+        self.persistence = persistence
+        self.local: dict[str, Any] = {}
         with map_store_errors():
-            self.orgs.create_index([("code", pymongo.ASCENDING)], unique=True)
-            self.contexts.create_index([("org", pymongo.ASCENDING), ("object", pymongo.ASCENDING), ("_id", pymongo.DESCENDING)])
+            for name, indexes in COLLECTIONS.items():
+                for index in indexes:
+                    db[name].create_index(list(index.keys), **index.options())
+        self.orgs: Collection[Any] = db["orgs"]
+        self.contexts: Collection[Any] = db["contexts"]
+        self.logs: Collection[Any] = db["logs"]
+        self.nonces: Collection[Any] = db["nonces"]
+        self.queue: Collection[Any] = db["queue"]
+        self.jobs: Collection[Any] = db["jobs"]
+        self.job_runs: Collection[Any] = db["job_runs"]
+        self.tokens: Collection[Any] = db["tokens"]
+        self.cache: Collection[Any] = db["cache"]
+        self.counters: Collection[Any] = db["counters"]
+        self.configs: Collection[Any] = db["configs"]
+        self.events: Collection[Any] = db["events"]
+
+    def instances(self, object_name: str) -> Collection[Any]:
+        """The collection holding the instances of ``object_name``."""
+        return self.db[INSTANCE_COLLECTIONS.get(object_name, "contexts")]
 
     @classmethod
-    def open(cls, uri: str | None = None, database: str = "cortex") -> Store:
-        """A real MongoDB server at ``uri``, or the embedded mongomock store when ``uri`` is None."""
-        with map_store_errors():
-            client: Any = pymongo.MongoClient(uri, serverSelectionTimeoutMS=10_000) if uri else mongomock.MongoClient()
-        return cls(client[database])
+    def open(cls, uri: str | None = None, database: str = "cortex", *, data_dir: Path | None = None) -> Store:
+        """A real MongoDB server at ``uri``, else the embedded store (in ``data_dir`` when given)."""
+        if uri:
+            with map_store_errors():
+                client: Any = pymongo.MongoClient(uri, serverSelectionTimeoutMS=10_000)
+            return cls(client[database])
+        from .embedded import EmbeddedClient, Persistence
+
+        persistence = Persistence(Path(data_dir)) if data_dir is not None else None
+        embedded = EmbeddedClient(persistence.load() if persistence else None)
+        store = cls(embedded[database], embedded=True, persistence=persistence)
+        if persistence is not None:
+            persistence.attach(embedded)
+        return store
+
+    def close(self) -> None:
+        """Write the embedded store's file one last time (a no-op in memory or on a server)."""
+        if self.persistence is not None:
+            self.persistence.close()

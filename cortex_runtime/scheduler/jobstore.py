@@ -161,13 +161,9 @@ class JobStore:
     """Cron schedules and their run history over the ``jobs`` and ``job_runs`` collections."""
 
     def __init__(self, store: Store, *, max_runs_per_day: int = DEFAULT_MAX_RUNS_PER_DAY) -> None:
-        self._jobs = store.db["jobs"]
-        self._runs = store.db["job_runs"]
+        self._jobs = store.jobs
+        self._runs = store.job_runs
         self._max_runs_per_day = max_runs_per_day
-        with map_store_errors():
-            self._jobs.create_index([("org", _ASCENDING), ("name", _ASCENDING)], unique=True)
-            self._jobs.create_index([("active", _ASCENDING), ("next_run", _ASCENDING)])
-            self._runs.create_index([("org", _ASCENDING), ("job", _ASCENDING), ("due", _ASCENDING)])
 
     def upsert(
         self,

@@ -16,7 +16,7 @@ import re
 import secrets
 import string
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 from bson import ObjectId
@@ -111,10 +111,7 @@ class Authenticator:
         self.tokens = tokens or Tokens(store)
         self._audience = audience or (lambda org: f"http://localhost/{org.code}/v2")
         self._now_ms = now_ms or (lambda: int(datetime.now(timezone.utc).timestamp() * 1000))
-        self._nonces = store.db["nonces"]
-        self._next_purge = 0
-        with map_store_errors():
-            self._nonces.create_index([("signature", 1), ("nonce", 1)], unique=True)
+        self._nonces = store.nonces
 
     # ---- apps -------------------------------------------------------------------------
 
@@ -171,12 +168,10 @@ class Authenticator:
         now = self._now_ms()
         if abs(int(timestamp) - now) > WINDOW_MS:
             raise Fault("cortex.invalidArgument.staleRequestSignature", reason="The request timestamp is more than 15 minutes away.")
-        expires = datetime.fromtimestamp((now + WINDOW_MS) / 1000, tz=timezone.utc)
+        # Kept for the staleness window (a TTL index removes it): a replay after that is stale anyway.
+        expires = datetime.fromtimestamp((int(timestamp) + WINDOW_MS) / 1000 + 1, tz=timezone.utc)
         try:
             with map_store_errors():
-                if now >= self._next_purge:  # expired nonces go once a minute, not on every request
-                    self._nonces.delete_many({"expires": {"$lt": datetime.fromtimestamp(now / 1000, tz=timezone.utc) - timedelta(seconds=1)}})
-                    self._next_purge = now + 60_000
                 self._nonces.insert_one({"signature": signature.lower(), "nonce": nonce, "expires": expires})
         except Fault as fault:
             if fault.errCode == "cortex.conflict.duplicateKey":

@@ -47,7 +47,7 @@ class Tokens:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._revoked = store.db["tokens"]
+        self._revoked = store.tokens
 
     def _app(self, org: Org, key: str) -> dict[str, Any]:
         with map_store_errors():
