@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -29,6 +30,7 @@ from .runtime import Runtime
 from .sandbox import Sandbox
 
 RUN_TYPES = ("runner", "route", "trigger", "job")
+DEFAULT_DATA_DIR = ".cortex"
 
 
 def _fault_exit(fault: Fault) -> int:
@@ -96,6 +98,33 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from .objects.embedded import StoreFileError
+
+    uri = args.mongodb_uri or os.environ.get("MONGODB_URI") or None
+    data_dir = None if args.ephemeral or uri else Path(args.data or DEFAULT_DATA_DIR)
+    if uri and (args.data or args.ephemeral):
+        print(f"note: {'--data' if args.data else '--ephemeral'} does not apply with a MongoDB server; the data stays on the server.", file=sys.stderr)
+    try:
+        runtime = Runtime(mongodb_uri=uri, data_dir=data_dir)
+    except Fault as fault:
+        print(json.dumps(fault.to_json()), file=sys.stderr)
+        return 1
+    except StoreFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    try:
+        return _serve_with(runtime, args)
+    finally:
+        runtime.close()
+
+
+def _existing_app(auth: Any, org: Any, name: str) -> Any:
+    """The org's app of that name from an earlier start, so its keys stay the same."""
+    with_name = [app for app in auth.apps(org) if app.name == name]
+    return with_name[-1] if with_name else None
+
+
+def _serve_with(runtime: Runtime, args: argparse.Namespace) -> int:
     import socket
 
     import uvicorn
@@ -104,11 +133,6 @@ def _serve(args: argparse.Namespace) -> int:
     from .server.app import create_app
     from .server.auth import App, Authenticator, generate_key, generate_secret
 
-    try:
-        runtime = Runtime(mongodb_uri=args.mongodb_uri or os.environ.get("MONGODB_URI") or None)
-    except Fault as fault:
-        print(json.dumps(fault.to_json()), file=sys.stderr)
-        return 1
     runtime.sandbox.prepare()
     admin_email = os.environ.get("CORTEX_ADMIN_EMAIL") or "admin@example.com"
     org = runtime.orgs.get(args.org)
@@ -126,19 +150,20 @@ def _serve(args: argparse.Namespace) -> int:
     port = sock.getsockname()[1]
     runtime.sandbox.env_host = f"{args.host}:{port}"
     auth = Authenticator(runtime.store, tokens=runtime.tokens, audience=lambda o: runtime.audience(o.code))
+    local, public = _existing_app(auth, org, "local"), _existing_app(auth, org, "public")
     app = auth.add_app(
         org,
         App(
             name="local",
-            key=os.environ.get("CORTEX_API_KEY") or generate_key(),
-            secret=os.environ.get("CORTEX_API_SECRET") or generate_secret(),
+            key=os.environ.get("CORTEX_API_KEY") or (local.key if local else generate_key()),
+            secret=os.environ.get("CORTEX_API_SECRET") or (local.secret if local else generate_secret()),
             principal_id=admin._id,
             principal_override=True,
         ),
     )
     public = auth.add_app(
         org,
-        App(name="public", key=os.environ.get("CORTEX_PUBLIC_KEY") or generate_key(), secret=None, principal_id=None),
+        App(name="public", key=os.environ.get("CORTEX_PUBLIC_KEY") or (public.key if public else generate_key()), secret=None, principal_id=None),
     )
     if args.deploy:
         try:
@@ -165,11 +190,21 @@ def _serve(args: argparse.Namespace) -> int:
         flush=True,
     )
     config = uvicorn.Config(create_app(runtime, auth), log_level="warning", lifespan="off")
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT and then re-raises the signal to the
+    # handler it found; make that handler a clean exit, so the caller closes the store.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _exit_cleanly)
     try:
         uvicorn.Server(config).run(sockets=[sock])
+    except SystemExit:
+        pass
     finally:
         stop.set()
     return 0
+
+
+def _exit_cleanly(signum: int, frame: Any) -> None:
+    raise SystemExit(0)
 
 
 def _process_events(runtime: Runtime, stop: threading.Event) -> None:
@@ -231,7 +266,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--org", default="example", help="the org to serve (created when missing)")
     serve.add_argument("--mongodb-uri", help="a MongoDB server (default: MONGODB_URI, else the embedded store)")
-    serve.add_argument("--deploy", metavar="DIR", help="deploy the scripts listed in DIR/deploy.json")
+    serve.add_argument("--deploy", metavar="DIR", help="deploy the scripts listed in DIR/deploy.json (updating them by name)")
+    kept = serve.add_mutually_exclusive_group()
+    kept.add_argument("--data", metavar="DIR", help=f"keep the embedded store in DIR (default: {DEFAULT_DATA_DIR}/ in the working directory)")
+    kept.add_argument("--ephemeral", action="store_true", help="keep the embedded store in memory only")
     serve.set_defaults(handler=_serve)
 
     prepare = commands.add_parser("prepare", help="compile the built-in modules and npm libraries into the cache")

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from .clock import Clock, SystemClock
@@ -52,8 +53,17 @@ class RunContext:
 
 
 class Runtime:
-    def __init__(self, *, mongodb_uri: str | None = None, sandbox: Sandbox | None = None, clock: Clock | None = None) -> None:
-        self.store = Store.open(mongodb_uri)
+    def __init__(
+        self,
+        *,
+        mongodb_uri: str | None = None,
+        data_dir: Path | None = None,
+        sandbox: Sandbox | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        """``mongodb_uri`` selects a MongoDB server; without one the embedded store is used,
+        kept in ``data_dir`` when given (else in memory)."""
+        self.store = Store.open(mongodb_uri, data_dir=data_dir)
         self.orgs = Orgs(self.store)
         self.clock = clock or SystemClock()
         self.jobs = JobStore(self.store)
@@ -69,6 +79,10 @@ class Runtime:
         # Without a background worker (tests, the CLI), queued after-triggers run when the
         # top-level run that queued them ends; the server turns this off and runs a worker.
         self.drain_events = True
+
+    def close(self) -> None:
+        """Release the store (the embedded store writes its file one last time)."""
+        self.store.close()
 
     def audience(self, org_code: str) -> str:
         """The org's API URL as scripts see it (``script.env.url``), the ``aud`` of its tokens."""

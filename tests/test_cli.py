@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "scripts"
 
@@ -17,7 +19,7 @@ def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str
         input=stdin,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
         cwd=ROOT,
     )
 
@@ -63,6 +65,7 @@ def test_bad_input_gives_faults_not_tracebacks():
     assert bad_lib.returncode == 1 and "Traceback" not in bad_lib.stderr
 
 
+@pytest.mark.timeout(300)
 def test_every_example_runs():
     for path in sorted(EXAMPLES.glob("*.js")):
         if path.name.startswith("c_"):

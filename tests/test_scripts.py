@@ -217,7 +217,7 @@ def test_timers_and_promises_settle_after_main(sandbox):
     result = sandbox.run(
         """
         const log = [];
-        setTimeout(() => log.push('timeout'), 10);
+        setTimeout(() => log.push('timeout'), 100);
         const id = setTimeout(() => log.push('cancelled'), 5); clearTimeout(id);
         setImmediate(() => log.push('immediate'));
         Promise.resolve().then(() => log.push('promise'));
@@ -355,14 +355,14 @@ def test_two_timeouts_and_an_async_function_settle_in_order(sandbox):
     result = sandbox.run(
         """
         const order = [];
-        setTimeout(() => order.push('20ms'), 20);
+        setTimeout(() => order.push('100ms'), 100);
         setTimeout(() => order.push('10ms'), 10);
         (async function awaiter() { await Promise.resolve(); order.push('async'); })();
         return order;
         """
     )
     assert result.ok, result.fault
-    assert result.value == ["async", "10ms", "20ms"]
+    assert result.value == ["async", "10ms", "100ms"]
 
 
 def test_main_return_value_is_the_result_even_with_timers(sandbox):

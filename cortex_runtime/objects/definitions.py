@@ -8,6 +8,8 @@ properties and ACL overrides. Names resolve from the singular, the plural and an
 
 from __future__ import annotations
 
+import functools
+
 import re
 from collections.abc import Mapping
 
@@ -216,13 +218,19 @@ def _parse_properties(raw: Any) -> list[PropertyDef]:
     return props
 
 
+@functools.cache
+def _shared_standard() -> dict[str, ObjectDef]:
+    # Built once per process: a run builds a Definitions, and definitions are never mutated.
+    return standard_definitions()
+
+
 class Definitions:
     """The definitions one org sees. Cheap to build; caches what it has read."""
 
     def __init__(self, store: Store, org_id: ObjectId) -> None:
         self._store = store
         self._org = org_id
-        self._standard = standard_definitions()
+        self._standard = _shared_standard()
         self._cache: dict[str, ObjectDef | None] = {}
 
     # ---- lookup -----------------------------------------------------------------

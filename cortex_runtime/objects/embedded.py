@@ -111,6 +111,8 @@ class _IndexedCollectionStore(CollectionStore):
 
     def _reset_indexes(self) -> None:
         self._keyed: list[tuple[str, ...]] = []
+        self._fields: list[str] = []
+        self._fresh: Any = None  # the key __setitem__ just indexed (see reindex)
         self._buckets: dict[tuple[str, ...], dict[tuple[Any, ...], dict[Any, None]]] = {}
         self._loose: dict[tuple[str, ...], dict[Any, None]] = {}
         self._disordered: set[tuple[tuple[str, ...], tuple[Any, ...]]] = set()
@@ -136,12 +138,14 @@ class _IndexedCollectionStore(CollectionStore):
             fields = [field for field, _ in index_dict["key"]]
             for length in range(1, len(fields) + 1):
                 prefix = tuple(fields[:length])
-                if prefix[0] != "_id" and prefix not in self._keyed:
+                # A filter with _id equality is answered by _id alone; such prefixes add nothing.
+                if "_id" not in prefix and prefix not in self._keyed:
                     self._keyed.append(prefix)
+                    self._fields = sorted({field for keyed in self._keyed for field in keyed})
                     self._buckets[prefix] = {}
                     self._loose[prefix] = {}
                     for key, doc in self._documents.items():
-                        self._add(prefix, key, doc)
+                        self._add(prefix, key, tuple(_doc_value(doc, field) for field in prefix))
             if index_dict.get("expireAfterSeconds") is not None:
                 heap = self._ttl[index_name] = []
                 for key, doc in self._documents.items():
@@ -158,10 +162,12 @@ class _IndexedCollectionStore(CollectionStore):
         with self._lock:
             super().__setitem__(key, val)
             self._index(key, val)
+            self._fresh = key
 
     def __delitem__(self, key: Any) -> None:
         with self._lock:
             super().__delitem__(key)
+            self._fresh = None
             self._unindex(key)
             self._seq.pop(key, None)
             self._encoded.pop(key, None)
@@ -173,6 +179,9 @@ class _IndexedCollectionStore(CollectionStore):
         key = doc.get("_id")
         key = helpers.hashdict(key) if isinstance(key, dict) else key
         with self._lock:
+            if key == self._fresh:  # an insert: indexed a moment ago, unchanged since (writes hold the server lock)
+                self._fresh = None
+                return
             if key in self._documents:
                 self._index(key, self._documents[key])
 
@@ -207,18 +216,18 @@ class _IndexedCollectionStore(CollectionStore):
         self._unindex(key)
         if key not in self._seq:
             self._seq[key] = next(self._counter)
+        values = {field: _doc_value(doc, field) for field in self._fields}
         for prefix in self._keyed:
-            self._add(prefix, key, doc)
+            self._add(prefix, key, tuple(values[field] for field in prefix))
         for name, heap in self._ttl.items():
             self._push_expiry(name, heap, key, doc)
         self._encoded.pop(key, None)
         self.version += 1
         self._server.changed()
 
-    def _add(self, prefix: tuple[str, ...], key: Any, doc: dict[str, Any]) -> None:
-        values = tuple(_doc_value(doc, field) for field in prefix)
+    def _add(self, prefix: tuple[str, ...], key: Any, values: tuple[Any, ...]) -> None:
         keys = self._keys_of.setdefault(key, {})
-        if any(value is _LOOSE for value in values):
+        if _LOOSE in values:
             self._loose[prefix][key] = None
             keys[prefix] = _LOOSE
             return
@@ -457,13 +466,11 @@ class Persistence:
         try:
             with open(self.path, "rb") as handle:
                 self._read(handle, server)
-        except StoreFileError:
-            self._unlock()
-            raise
         except Exception as exc:  # noqa: BLE001 - any failure to read means the file is not ours to use
             self._unlock()
+            reason = str(exc) if isinstance(exc, StoreFileError) else f"{type(exc).__name__}: {exc}"
             raise StoreFileError(
-                f"The data file {self.path} cannot be read ({type(exc).__name__}: {exc}). It was left as it is; "
+                f"The data file {self.path} cannot be read ({reason}). It was left as it is; "
                 "move it away to start with an empty store."
             ) from exc
         return server

@@ -123,6 +123,11 @@ class Authenticator:
             self.store.orgs.update_one({"_id": org._id}, {"$push": {"apps": app.to_doc()}})
         return app
 
+    def apps(self, org: Org) -> list[App]:
+        with map_store_errors():
+            doc = self.store.orgs.find_one({"_id": org._id}, {"apps": 1}) or {}
+        return [App.from_doc(app) for app in doc.get("apps") or []]
+
     def app(self, org: Org, key: str | None) -> App:
         if not key:
             raise Fault("cortex.accessDenied.noCredentialsSupplied", reason="medable-client-key is required.")

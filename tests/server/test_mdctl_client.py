@@ -29,8 +29,13 @@ CLIENT_SCRIPT = Path(__file__).resolve().parent / "node" / "mdctl_client.js"
 ORG = "mdctl"
 API_KEY = "mdctlTestKey0123456789"  # 22 alphanumerics
 API_SECRET = "mdctlTestSecret" + "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLM"  # 64 alphanumerics
-READY_TIMEOUT = 30.0
-CLIENT_TIMEOUT = 90.0
+# Generous, for a slow and busy machine: each wait ends as soon as its process is done.
+READY_TIMEOUT = 120.0
+CLIENT_TIMEOUT = 180.0
+
+# The module fixture (server start and the whole client run) is set up inside the first
+# test, so that test's pytest-timeout has to cover both waits.
+pytestmark = pytest.mark.timeout(READY_TIMEOUT + CLIENT_TIMEOUT + 120)
 
 assert len(API_KEY) == 22 and API_KEY.isalnum()
 assert len(API_SECRET) == 64 and API_SECRET.isalnum()
