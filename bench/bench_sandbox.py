@@ -5,10 +5,13 @@ Run from the repository root:
     .venv/bin/python bench/bench_sandbox.py            # full (well under 2 minutes)
     .venv/bin/python bench/bench_sandbox.py --quick    # a few seconds
 
-Three comparisons, measured side by side in one process (medians of repeated
-trials, time.perf_counter; nothing is asserted about absolute times):
+Four measurements, side by side in one process (medians of repeated trials,
+time.perf_counter; nothing is asserted about absolute times):
 
-(a) a warm ``return 1`` through ``Sandbox.run`` vs ``jsbox.Runtime(); rt.eval('1')``;
+(a) a warm ``return 1`` through ``Sandbox.run`` vs ``jsbox.Runtime(); rt.eval('1')``,
+    and the ratio that matters for serving: a warm run plus the refill that builds the
+    next context (``ContextPool.build``: a runtime and the eager prelude) vs that bare
+    runtime;
 (b) a CPU-bound loop with op metering (``Sandbox.run``, limits raised) vs the same
     loop, wrapped in a function, in a bare jsbox Runtime (no metering);
 (c) compiling a decorated library (Babel 6 + metering): first compile in a cold
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import platform
 import statistics
 import sys
@@ -167,8 +171,14 @@ def bench_return_one(trials: int, warmup: int) -> dict[str, Sample]:
     amortized = Sample("warm run + refill")
     drive = Sample("sandbox drive (stats.ms)")
     refill = Sample("pool refill (1 context)")
+    build = Sample("ContextPool.build")
     bare = Sample("bare Runtime()+eval('1')")
     bare_eval = Sample("bare eval('1') only")
+    bare_free = Sample("freeing the bare runtime")
+    # (run + refill) / bare of each trial: the three are timed within a millisecond or
+    # two of each other, so this ratio is steadier than the ratio of medians on a busy host.
+    per_trial = Sample("per-trial ratio")
+    limits = limits_for("route")
 
     gc.collect()
     for _ in range(trials):
@@ -176,13 +186,17 @@ def bench_return_one(trials: int, warmup: int) -> dict[str, Sample]:
         # server does it after sending a response; it is timed on its own.
         refill_s, _ = timed(sb.warm)
         # sandbox: the whole run() call (cached compile, take the pre-warmed
-        # context, run main, drain the event loop, encode the result)
+        # context, run main, drain the event loop, encode the result, free the context)
         elapsed, result = timed(lambda: sb.run("return 1"))
         check(result.ok and result.stats.cached, "sandbox run failed or missed the cache")  # type: ignore[union-attr]
         warm_run.add(elapsed)
         refill.add(refill_s)
         amortized.add(elapsed + refill_s)
         drive.add(result.stats.ms / 1000)  # type: ignore[union-attr]
+
+        built_s, ctx = timed(lambda: sb.pool.build(limits.memory_bytes, limits.stack_bytes))
+        build.add(built_s)
+        ctx.close()  # type: ignore[attr-defined]
 
         # bare: a fresh runtime with no prelude and no limits, then eval
         start = clock()
@@ -192,14 +206,20 @@ def bench_return_one(trials: int, warmup: int) -> dict[str, Sample]:
         end = clock()
         bare.add(end - start)
         bare_eval.add(end - made)
+        per_trial.add((elapsed + refill_s) / (end - start))
+        start = clock()
         del rt
+        bare_free.add(clock() - start)
     return {
         "warm": warm_run,
         "amortized": amortized,
         "drive": drive,
         "refill": refill,
+        "build": build,
         "bare": bare,
         "bare_eval": bare_eval,
+        "bare_free": bare_free,
+        "per_trial": per_trial,
     }
 
 
@@ -302,6 +322,37 @@ def bench_compile(cold_trials: int, warm_trials: int, cached_trials: int) -> dic
     }
 
 
+# --------------------------------------------------------------------------- (d)
+
+# Alternated in (d): a run that loads nothing and one that loads several prelude units.
+GROWTH_SCRIPTS = (
+    "return 1",
+    "console.log('x'); return [consts.roles.admin, new ObjectID().toString().length, Fault.create('kError').code]",
+)
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def bench_growth(runs: int, warmup: int) -> dict[str, float]:
+    sb = Sandbox(cache_dir=None)
+    for i in range(warmup):
+        sb.warm()
+        check(sb.run(GROWTH_SCRIPTS[i % 2]).ok, "growth script failed")
+    gc.collect()
+    before = rss_bytes()
+    started = clock()
+    for i in range(runs):
+        sb.warm()
+        sb.run(GROWTH_SCRIPTS[i % 2])
+    elapsed = clock() - started
+    gc.collect()
+    after = rss_bytes()
+    return {"before": before / 2**20, "after": after / 2**20, "growth": (after - before) / 2**20, "seconds": elapsed}
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -314,10 +365,12 @@ def main(argv: list[str] | None = None) -> int:
         a_trials, a_warmup = 100, 10
         loop_n, loop_trials = 1_000_000, 3
         cold_trials, warm_trials, cached_trials = 3, 10, 200
+        growth_runs, growth_warmup = 1_000, 200
     else:
         a_trials, a_warmup = 1000, 50
         loop_n, loop_trials = 10_000_000, 3
         cold_trials, warm_trials, cached_trials = 10, 50, 2000
+        growth_runs, growth_warmup = 10_000, 500
 
     mode = "quick" if args.quick else "full"
     print(f"cortex_runtime sandbox benchmark ({mode} mode)")
@@ -331,10 +384,17 @@ def main(argv: list[str] | None = None) -> int:
     a = bench_return_one(a_trials, a_warmup)
     print(line("warm run()", a["warm"], a["bare"], "sandbox/bare"))
     print(line("warm run() + pool refill", a["amortized"], a["bare"], "sandbox/bare"))
+    print(f"  {'':<26} per trial: (run + refill) / bare = {fmt_ratio(a['per_trial'].median)} (median of n={a['per_trial'].n})")
+    print(f"  {'':<26} ContextPool.build: {a['build'].describe()}")
     print(f"  {'':<26} breakdown: refill {fmt(a['refill'].median)}, drive (begin..finish) {fmt(a['drive'].median)}")
     print(f"  {'':<26} bare eval('1') on the fresh runtime alone: {fmt(a['bare_eval'].median)}")
-    print("  note: a warm run takes a context the pool built earlier (Runtime + prelude, never used);")
-    print("  the refill builds the next one off the run's path. The second line charges it to the run.")
+    print(
+        f"  {'':<26} freeing a bare runtime: {fmt(a['bare_free'].median)} (run() frees its context; the bare"
+        f" timing does not include this)"
+    )
+    print("  note: a warm run takes a context the pool built earlier (Runtime + prelude, never used)")
+    print("  and frees it when it ends; the refill builds the next one off the run's path. The second")
+    print("  line charges it to the run. The bare runtime is freed outside its timing.")
 
     print(f"\n(b) CPU-bound loop, {loop_n:,} iterations: metered vs unmetered")
     b = bench_loop(loop_n, loop_trials)
@@ -354,6 +414,14 @@ def main(argv: list[str] | None = None) -> int:
         f" {c['cold_plain'].describe()}"  # type: ignore[attr-defined]
     )
 
+    print(f"\n(d) resident memory over {growth_runs:,} warm runs + refills (after {growth_warmup:,} of warm-up)")
+    d = bench_growth(growth_runs, growth_warmup)
+    print(
+        f"  RSS {d['before']:.1f} MB -> {d['after']:.1f} MB: growth {d['growth']:+.1f} MB"
+        f" ({d['seconds']:.1f} s, {d['seconds'] / growth_runs * 1e6:.0f} µs per run + refill)"
+    )
+    print(f"  scripts alternated: {' | '.join(GROWTH_SCRIPTS)}")
+
     total = clock() - started
     print("\nsummary")
     print("-------")
@@ -369,6 +437,9 @@ def main(argv: list[str] | None = None) -> int:
             f"  {name:<26} {fmt(x.median):>10} vs {fmt(y.median):>10}"  # type: ignore[attr-defined]
             f"  {fmt_ratio(ratio(x, y)):>9}  {what}  (n={x.n}/{y.n})"  # type: ignore[arg-type, attr-defined]
         )
+    print(f"  {'(a) ContextPool.build':<26} {fmt(a['build'].median):>10}  (median, n={a['build'].n})")
+    print(f"  {'(a) run + refill per trial':<26} {fmt_ratio(a['per_trial'].median):>10}  (run + refill) / bare, median")
+    print(f"  {'(d) RSS growth':<26} {d['growth']:>+8.1f} MB  over {growth_runs:,} runs")
     print(f"  total benchmark time: {total:.1f} s")
     return 0
 

@@ -1,12 +1,15 @@
 "use strict";
-// The one channel to the host, the typed value codec, and the run's limit state.
+// The one channel to the host, the lazily evaluated prelude units, and the run's
+// limit state.
 //
 // Every binding here is lexical (const/let) and named __cx_*: compiled scripts may
 // not use such identifiers, and lexical globals are not properties of globalThis,
 // so script code can neither read nor replace them.
 
 const __cx_host = globalThis.__cx_host_call;
+const __cx_source = globalThis.__cx_prelude_unit;
 delete globalThis.__cx_host_call;
+delete globalThis.__cx_prelude_unit;
 const __cx_eval = globalThis.eval;
 const __cx_stringify = JSON.stringify;
 const __cx_parse = JSON.parse;
@@ -14,8 +17,35 @@ const __cx_now = Date.now;
 const __cx_hasOwn = Object.prototype.hasOwnProperty;
 const __cx_isArray = Array.isArray;
 const __cx_getPrototypeOf = Object.getPrototypeOf;
+const __cx_apply = Reflect.apply;
 const __cx_RangeError = RangeError;
 const __cx_InternalError = typeof InternalError === "function" ? InternalError : null;
+
+// ---- prelude units -----------------------------------------------------------
+// Most of the prelude is not evaluated when a context is built: parsing is what a
+// fresh context costs, and most runs use little of it. Every other file is a unit,
+// evaluated on first use: its source comes from the host (__cx_source, captured
+// above: name -> text) and runs through the evaluator captured above, which only the
+// prelude holds. A unit is a strict script whose value is its exports; its own
+// bindings stay in its eval scope, and it reaches the eager ones (00_bridge.js,
+// 05_errors.js, 90_run.js) by name.
+const __cx_units = Object.create(null);
+
+const __cx_unit = function (name) {
+  let unit = __cx_units[name];
+  if (unit === undefined) {
+    // Marked while it loads: a unit that needs itself gets null and fails.
+    __cx_units[name] = null;
+    try {
+      unit = __cx_eval(__cx_source(name));
+    } finally {
+      __cx_units[name] = unit;
+    }
+  }
+  return unit;
+};
+
+// ---- limits ------------------------------------------------------------------
 
 // Ops remaining in this run: metering points decrement it (see sandbox/meter.js).
 let __cx_r = 1e15;
@@ -31,8 +61,7 @@ const __cx_limitKind = function (e) {
   const proto = __cx_getPrototypeOf(e);
   if (__cx_InternalError && proto === __cx_InternalError.prototype && e.message === "out of memory") return "memory";
   if (proto === __cx_RangeError.prototype && e.message === "Maximum call stack size exceeded") return "stack";
-  if (e.__cx_limit) return e.__cx_limit;
-  return null;
+  return e.__cx_limit || null;
 };
 
 const __cx_limitError = function (kind) {
@@ -79,141 +108,4 @@ const __cx_c = function (e) {
 // Top of every finally block.
 const __cx_f = function () {
   if (__cx_dead) throw __cx_limitError(__cx_dead);
-};
-
-// ---- typed codec ---------------------------------------------------------
-// Values cross the bridge as JSON text. Types JSON cannot carry are tagged as
-// {"$cx": tag, "v": ...}: undefined, date, oid, bigint, binary, and "object"
-// (an object that itself has a "$cx" key, sent as entries).
-
-const __cx_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-const __cx_bytesToBase64 = function (bytes) {
-  let out = "";
-  let i = 0;
-  for (; i + 2 < bytes.length; i += 3) {
-    const n = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
-    out += __cx_B64[(n >> 18) & 63] + __cx_B64[(n >> 12) & 63] + __cx_B64[(n >> 6) & 63] + __cx_B64[n & 63];
-  }
-  if (i < bytes.length) {
-    const n = (bytes[i] << 16) | ((i + 1 < bytes.length ? bytes[i + 1] : 0) << 8);
-    out += __cx_B64[(n >> 18) & 63] + __cx_B64[(n >> 12) & 63];
-    out += i + 1 < bytes.length ? __cx_B64[(n >> 6) & 63] : "=";
-    out += "=";
-  }
-  return out;
-};
-
-const __cx_base64ToBytes = function (text) {
-  const clean = text.replace(/=+$/, "");
-  const bytes = new Uint8Array(Math.floor((clean.length * 3) / 4));
-  let bits = 0;
-  let value = 0;
-  let j = 0;
-  for (let i = 0; i < clean.length; i++) {
-    value = (value << 6) | __cx_B64.indexOf(clean[i]);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      bytes[j++] = (value >> bits) & 255;
-    }
-  }
-  return bytes;
-};
-
-// Objects of our own that JSON.stringify or our lookups see have no prototype, so a
-// script that pollutes Object.prototype (a toJSON, a "$cx") cannot reshape them.
-const __cx_record = function (key, value) {
-  const record = Object.create(null);
-  record[key] = value;
-  return record;
-};
-
-const __cx_tag = function (tag, value) {
-  const record = __cx_record("$cx", tag);
-  record.v = value;
-  return record;
-};
-
-const __cx_replacer = function (key, value) {
-  const raw = this[key];
-  if (raw === undefined) return __cx_record("$cx", "undefined");
-  if (raw === null || typeof raw !== "object") {
-    if (typeof raw === "bigint") return __cx_tag("bigint", raw.toString());
-    return value;
-  }
-  if (raw instanceof Date) {
-    const t = raw.getTime();
-    return __cx_tag("date", t === t ? t : null);
-  }
-  if (typeof ObjectID === "function" && raw instanceof ObjectID) return __cx_tag("oid", raw.toString());
-  if (raw instanceof Uint8Array) return __cx_tag("binary", __cx_bytesToBase64(raw));
-  if (raw instanceof ArrayBuffer) return __cx_tag("binary", __cx_bytesToBase64(new Uint8Array(raw)));
-  if (value !== raw) return value; // a custom toJSON() result
-  if (!__cx_isArray(raw) && __cx_hasOwn.call(raw, "$cx")) return __cx_tag("object", Object.entries(raw));
-  return value;
-};
-
-const __cx_encode = function (value) {
-  return __cx_stringify(__cx_record("v", value), __cx_replacer);
-};
-
-const __cx_UNDEFINED = Object.freeze({});
-let __cx_undefinedSeen = 0;
-
-const __cx_reviver = function (key, value) {
-  if (value === null || typeof value !== "object") return value;
-  if (__cx_undefinedSeen > 0) {
-    for (const k of Object.keys(value)) {
-      if (value[k] === __cx_UNDEFINED) {
-        value[k] = undefined;
-        __cx_undefinedSeen--;
-      }
-    }
-  }
-  if (__cx_isArray(value) || !__cx_hasOwn.call(value, "$cx") || typeof value.$cx !== "string") return value;
-  switch (value.$cx) {
-    case "undefined":
-      __cx_undefinedSeen++;
-      return __cx_UNDEFINED;
-    case "date":
-      return new Date(value.v === null ? NaN : value.v);
-    case "oid":
-      return new ObjectID(value.v);
-    case "bigint":
-      return BigInt(value.v);
-    case "binary":
-      return __cx_base64ToBytes(value.v);
-    case "object": {
-      const out = {};
-      for (const pair of value.v) out[pair[0]] = pair[1] === __cx_UNDEFINED ? undefined : pair[1];
-      return out;
-    }
-  }
-  return value;
-};
-
-const __cx_decode = function (text) {
-  __cx_undefinedSeen = 0;
-  const wrapper = __cx_parse(text, __cx_reviver);
-  return wrapper.v === __cx_UNDEFINED ? undefined : wrapper.v;
-};
-
-// ---- host calls ------------------------------------------------------------
-
-// Calls a host function by name. Returns its decoded result or throws its fault.
-const __cx_call = function (name, args) {
-  if (__cx_dead) throw __cx_limitError(__cx_dead);
-  __cx_r -= __cx_HOST_CALL_OPS;
-  if (__cx_r < 0) __cx_x();
-  let payload;
-  try {
-    payload = __cx_encode(args);
-  } catch (err) {
-    __cx_c(err);
-    throw Fault.create("script.error.marshalling", { reason: String(err && err.message) });
-  }
-  const reply = __cx_decode(__cx_host(name, payload, __cx_maxOps - __cx_r));
-  if (__cx_hasOwn.call(reply, "f")) throw Fault.from(reply.f, true);
-  return reply.v;
 };

@@ -1,5 +1,6 @@
 "use strict";
-// Error defaults and the global Fault class, as scripts see them.
+// The global Fault class, as scripts see them (a prelude unit, see 00_bridge.js; the
+// defaults every Error has are in 05_errors.js).
 //
 // The sandbox's own table: a k-code maps to script.<category>.unspecified and a
 // dotted errCode to its category's k-code. Faults raised by the host arrive with
@@ -28,75 +29,37 @@ for (const category of Object.keys(__cx_CATEGORIES)) {
   __cx_CODES[row[0]] = [category, row[1], row[2], row[3]];
 }
 
-const __cx_traceOf = function (stack) {
-  if (typeof stack !== "string") return undefined;
-  return stack
-    .split("\n")
-    .filter(function (line) {
-      return line.trim() !== "" && line.indexOf("__cx_") === -1;
-    })
-    .join("\n");
+// Error.prototype.toJSON (see 05_errors.js).
+const __cx_errorJSON = function (error) {
+  const out = {
+    object: "fault",
+    name: error.name || "error",
+    errCode: error.errCode || "script.error.unspecified",
+    code: error.code || "kError",
+    message: typeof error.message === "string" ? error.message : "",
+    status: error.statusCode || error.status || 500,
+  };
+  if (error.trace !== undefined) out.trace = error.trace;
+  if (error.path !== undefined) out.path = error.path;
+  if (error.reason !== undefined) out.reason = error.reason;
+  if (error.resource !== undefined) out.resource = error.resource;
+  if (typeof error.index === "number" && error.index >= 0) out.index = error.index;
+  if (Array.isArray(error.faults) && error.faults.length) {
+    out.faults = error.faults.map(function (child) {
+      return Fault.from(child, true).toJSON();
+    });
+  }
+  return out;
 };
 
-Object.defineProperties(Error.prototype, {
-  object: { value: "fault", writable: true, configurable: true },
-  name: { value: "error", writable: true, configurable: true },
-  code: { value: "kError", writable: true, configurable: true },
-  errCode: { value: "script.error.unspecified", writable: true, configurable: true },
-  statusCode: { value: 500, writable: true, configurable: true },
-  trace: {
-    configurable: true,
-    get: function () {
-      return __cx_traceOf(this.stack);
-    },
-    set: function (value) {
-      Object.defineProperty(this, "trace", { value: value, writable: true, enumerable: false, configurable: true });
-    },
-  },
-  toJSON: {
-    writable: true,
-    configurable: true,
-    value: function toJSON() {
-      const out = {
-        object: "fault",
-        name: this.name || "error",
-        errCode: this.errCode || "script.error.unspecified",
-        code: this.code || "kError",
-        message: typeof this.message === "string" ? this.message : "",
-        status: this.statusCode || this.status || 500,
-      };
-      if (this.trace !== undefined) out.trace = this.trace;
-      if (this.path !== undefined) out.path = this.path;
-      if (this.reason !== undefined) out.reason = this.reason;
-      if (this.resource !== undefined) out.resource = this.resource;
-      if (typeof this.index === "number" && this.index >= 0) out.index = this.index;
-      if (Array.isArray(this.faults) && this.faults.length) {
-        out.faults = this.faults.map(function (child) {
-          return Fault.from(child, true).toJSON();
-        });
-      }
-      return out;
-    },
-  },
-  add: {
-    writable: true,
-    configurable: true,
-    value: function add(child) {
-      if (!Array.isArray(this.faults)) this.faults = [];
-      this.faults.push(child instanceof Error ? child : Error.create(child));
-      return this;
-    },
-  },
-  getMessage: {
-    writable: true,
-    configurable: true,
-    value: function getMessage() {
-      return typeof this.message === "string" ? this.message : "";
-    },
-  },
-});
+// Error.prototype.add and Error.create (see 05_errors.js).
+const __cx_addChild = function (error, child) {
+  if (!Array.isArray(error.faults)) error.faults = [];
+  error.faults.push(child instanceof Error ? child : Error.create(child));
+  return error;
+};
 
-Error.create = function create(obj) {
+const __cx_createError = function (obj) {
   obj = obj || {};
   const err = new Error(typeof obj.message === "string" ? obj.message : "");
   if (obj.code) err.code = obj.code;
@@ -268,7 +231,4 @@ const __cx_faultJson = function (e) {
   }
 };
 
-const getCurrentStackTrace = function getCurrentStackTrace() {
-  const stack = new Error().stack || "";
-  return __cx_traceOf(stack.split("\n").slice(1).join("\n"));
-};
+({ Fault: Fault, faultJson: __cx_faultJson, errorJSON: __cx_errorJSON, addChild: __cx_addChild, createError: __cx_createError });

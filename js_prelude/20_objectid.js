@@ -1,5 +1,6 @@
 "use strict";
-// ObjectID (alias ObjectId): a 12-byte BSON id shown as 24 lowercase hex characters.
+// ObjectID (alias ObjectId): a 12-byte BSON id shown as 24 lowercase hex characters
+// (a prelude unit, see 00_bridge.js).
 
 let __cx_oidCounter = Math.floor(Math.random() * 0xffffff);
 const __cx_oidProcess = (function () {
@@ -66,6 +67,7 @@ class ObjectID {
   }
 }
 
-const ObjectId = ObjectID;
 Object.freeze(ObjectID.prototype);
 Object.freeze(ObjectID);
+
+({ ObjectID: ObjectID, ObjectId: ObjectID, hex: __cx_hex });

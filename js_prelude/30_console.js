@@ -1,5 +1,8 @@
 "use strict";
-// console: every call is captured into the run's log by the host, never printed.
+// console: every call is captured into the run's log by the host, never printed
+// (a prelude unit, see 00_bridge.js).
+
+const __cx_call = __cx_unit("codec").call;
 
 // The host caps a run's console output; once it says the log is full, calls stop
 // crossing the bridge (they still cost their ops).
@@ -25,3 +28,5 @@ const console = Object.freeze({
   debug: __cx_consoleMethod("debug"),
   trace: __cx_consoleMethod("trace"),
 });
+
+({ console: console });

@@ -1,5 +1,8 @@
 "use strict";
-// consts: the platform's constant groups (scripting-core.md section 15).
+// consts: the platform's constant groups (scripting-core.md section 15; a prelude
+// unit, see 00_bridge.js).
+
+const __cx_hex = __cx_unit("objectid").hex;
 
 const __cx_id = function (n) {
   return new ObjectID("0000000000000000000000" + __cx_hex(n, 2));
@@ -66,3 +69,5 @@ const consts = __cx_deepFreeze({
     types: {},
   },
 });
+
+({ consts: consts });

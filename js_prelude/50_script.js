@@ -1,75 +1,8 @@
 "use strict";
-// The script global and the run's timers. Both read the run configuration the
-// host hands to __cx_begin() before main runs.
+// The script global (a prelude unit, see 00_bridge.js), made from the run
+// configuration (__cx_config in 90_run.js) when a script first touches it.
 
-let __cx_config = null;
-let __cx_startedAt = 0;
-let __cx_exited = false;
-let __cx_exitValue;
-
-const __cx_timers = [];
-let __cx_timerSeq = 0;
-
-const __cx_addTimer = function (fn, delay, args, repeat) {
-  if (typeof fn !== "function") throw new TypeError("callback must be a function");
-  delay = Number(delay);
-  if (!(delay >= 1)) delay = 1;
-  const timer = { id: ++__cx_timerSeq, fn: fn, args: args, delay: delay, due: __cx_now() + delay, repeat: repeat };
-  __cx_timers.push(timer);
-  return timer.id;
-};
-
-const __cx_clearTimer = function (id) {
-  for (let i = 0; i < __cx_timers.length; i++) {
-    if (__cx_timers[i].id === id) {
-      __cx_timers.splice(i, 1);
-      return;
-    }
-  }
-};
-
-const setTimeout = function setTimeout(fn, delay) {
-  return __cx_addTimer(fn, delay, Array.prototype.slice.call(arguments, 2), false);
-};
-const setInterval = function setInterval(fn, delay) {
-  return __cx_addTimer(fn, delay, Array.prototype.slice.call(arguments, 2), true);
-};
-const setImmediate = function setImmediate(fn) {
-  return __cx_addTimer(fn, 0, Array.prototype.slice.call(arguments, 1), false);
-};
-const clearTimeout = __cx_clearTimer;
-const clearInterval = __cx_clearTimer;
-const clearImmediate = __cx_clearTimer;
-
-// Milliseconds until the next timer is due, or -1 when none is left.
-const __cx_nextTimerDelay = function () {
-  if (__cx_exited || __cx_timers.length === 0) return -1;
-  let due = Infinity;
-  for (const t of __cx_timers) if (t.due < due) due = t.due;
-  return Math.max(0, due - __cx_now());
-};
-
-// Runs at most ten due timers, earliest first (the platform's pass size).
-const __cx_fireTimers = function () {
-  const now = __cx_now();
-  const due = __cx_timers
-    .filter(function (t) {
-      return t.due <= now;
-    })
-    .sort(function (a, b) {
-      return a.due - b.due || a.id - b.id;
-    })
-    .slice(0, 10);
-  for (const timer of due) {
-    if (__cx_exited) return;
-    if (__cx_timers.indexOf(timer) === -1) continue;
-    if (timer.repeat) timer.due = __cx_now() + timer.delay;
-    else __cx_clearTimer(timer.id);
-    timer.fn.apply(undefined, timer.args);
-  }
-};
-
-const script = {};
+const __cx_call = __cx_unit("codec").call;
 
 // Trigger arguments: `new` carries write helpers that change the pending write, in
 // the host (which validates and stores it) and in this copy, so later reads see them.
@@ -107,10 +40,12 @@ const __cx_triggerArguments = function (args) {
   return args;
 };
 
-// Fills the script global for this run; called once, before main.
-const __cx_fillScript = function (config) {
+// The script global for this run, made once, when the unit loads. Its properties are
+// defined (a literal, defineProperty), never assigned: the script may have changed
+// Object.prototype by then.
+const __cx_makeScript = function (config) {
   const limits = config.limits;
-  Object.assign(script, {
+  const script = {
     _id: config.scriptId === null ? undefined : config.scriptId,
     label: config.label,
     type: config.type,
@@ -164,10 +99,10 @@ const __cx_fillScript = function (config) {
       return Math.max(0, __cx_r);
     },
     getElapsedTime: function getElapsedTime() {
-      return __cx_now() - __cx_startedAt;
+      return __cx_now() - config.startedAt;
     },
     getTimeLeft: function getTimeLeft() {
-      return Math.max(0, limits.timeoutMs - (__cx_now() - __cx_startedAt));
+      return Math.max(0, limits.timeoutMs - (__cx_now() - config.startedAt));
     },
     getCalloutsRemaining: function getCalloutsRemaining() {
       return config.inline ? 0 : limits.callouts;
@@ -175,7 +110,7 @@ const __cx_fillScript = function (config) {
     getNotificationsRemaining: function getNotificationsRemaining() {
       return limits.notifications;
     },
-  });
+  };
   // The principal and the subject are CortexObject instances, made on first use: most runs
   // never touch them, and the object API is loaded only when something needs it.
   let principal;
@@ -183,14 +118,14 @@ const __cx_fillScript = function (config) {
   Object.defineProperty(script, "principal", {
     enumerable: true,
     get: function () {
-      if (principal === undefined) principal = __cx_objects().principalInstance(config.principal);
+      if (principal === undefined) principal = __cx_unit("objects").principalInstance(config.principal);
       return principal;
     },
   });
   Object.defineProperty(script, "context", {
     enumerable: true,
     get: function () {
-      if (context === undefined && config.subject) context = __cx_objects().CortexObject.from(config.subject);
+      if (context === undefined && config.subject) context = __cx_unit("objects").CortexObject.from(config.subject);
       return context;
     },
   });
@@ -200,5 +135,7 @@ const __cx_fillScript = function (config) {
       return __cx_exited;
     },
   });
-  Object.freeze(script);
+  return Object.freeze(script);
 };
+
+({ script: __cx_makeScript(__cx_config()) });

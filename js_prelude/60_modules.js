@@ -1,9 +1,12 @@
 "use strict";
-// require(): CommonJS with a per-run module cache. Built-in globals resolve here;
+// require(): CommonJS with a per-run module cache (a prelude unit, see 00_bridge.js;
+// the global require in 90_run.js calls into it). Built-in globals resolve here;
 // for anything else the host answers either {methods: [...]} (a module implemented
 // in Python: each method becomes a host call) or {code} (decorators-*, npm
 // libraries, org libraries by export name, compiled and metered by the host: a
 // function expression `(function (require, exports, module) {...})` run once).
+
+const __cx_call = __cx_unit("codec").call;
 
 const __cx_moduleCache = Object.create(null);
 
@@ -67,7 +70,7 @@ const __cx_responseText = function () {
 let __cx_request = null;
 const __cx_requestModule = function () {
   if (__cx_request) return __cx_request;
-  const source = (__cx_config && __cx_config.request) || {};
+  const source = __cx_config().request || {};
   const headers = source.headers || {};
   __cx_request = Object.freeze({
     method: source.method,
@@ -94,8 +97,9 @@ const __cx_requestModule = function () {
   return __cx_request;
 };
 
-const require = function require(name) {
-  if (typeof name !== "string" || arguments.length !== 1) {
+// require(name) with the number of arguments it was given.
+const __cx_require = function (name, count) {
+  if (typeof name !== "string" || count !== 1) {
     throw new Error("require expects a single string argument");
   }
   const cached = __cx_moduleCache[name];
@@ -129,3 +133,5 @@ const require = function require(name) {
   }
   return module.exports;
 };
+
+({ require: __cx_require, responseText: __cx_responseText });

@@ -1,6 +1,7 @@
 "use strict";
-// CortexObject, org.objects, cursors and operations (scripting-core.md §5,
-// cursors-operations.md). This file only builds plain option objects; the object
+// CortexObject, org.objects, cursors and operations (scripting-core.md section 5,
+// cursors-operations.md; a prelude unit, see 00_bridge.js, loaded when a run first
+// touches one of them). This file only builds plain option objects; the object
 // layer in the host does the work. Host calls:
 //   objects.resolve [name]                           -> {name} (canonical singular) | null
 //   objects.cursor.open [options]                    -> {cursor, buffer, done}
@@ -16,6 +17,8 @@
 // 'pathPatch' or 'pathDelete' with `match`, `path` and (except delete) `body`.
 
 // ---- helpers ---------------------------------------------------------------
+
+const __cx_call = __cx_unit("codec").call;
 
 // Builder state lives here, out of the scripts' reach.
 const __cx_states = new WeakMap();
@@ -93,7 +96,7 @@ const __cx_mixin = function (proto, methods) {
 };
 
 // setOptions(user, privileged) calls the same-named methods: user options from
-// either argument, privileged ones only from the second (cursors-operations.md §5).
+// either argument, privileged ones only from the second (cursors-operations.md section 5).
 const __cx_USER_OPTIONS = [
   "passive", "dryRun", "locale", "document", "documents", "match", "update", "ops", "where", "pipeline",
   "paths", "include", "expand", "sort", "skip", "limit", "batchSize", "access", "maxTimeMS", "lean",
@@ -284,7 +287,7 @@ const __cx_BufferedCursor = class BufferedCursor {
     return { object: "cursor", _id: state.cursorId };
   }
 
-  // Writes the results as a JSON list straight into the route's response (§4).
+  // Writes the results as a JSON list straight into the route's response (section 4).
   stream(fnEach, fnMap) {
     const response = require("response");
     const each = typeof fnEach === "function" ? fnEach : null;
@@ -335,7 +338,7 @@ const __cx_BufferedCursor = class BufferedCursor {
   }
 };
 
-// The query options QueryCursor and AggregationCursor share (§1).
+// The query options QueryCursor and AggregationCursor share (section 1).
 const __cx_Cursor = class Cursor extends __cx_BufferedCursor {
   constructor(object, operation, payload) {
     super(Object.assign({ object: object, operation: operation }, payload, { batchSize: 100, maxTimeMS: 10000 }));
@@ -540,7 +543,7 @@ const __cx_addStage = function (cursor, name, value) {
 
 // ---- operations ------------------------------------------------------------
 
-// The options every operation has (§5). BulkOperation gets them too.
+// The options every operation has (section 5). BulkOperation gets them too.
 const __cx_operationMethods = {
   object(name) {
     __cx_stateOf(this).object = __cx_resolveName(name);
@@ -664,7 +667,7 @@ const __cx_InsertManyOperation = class InsertManyOperation extends __cx_WriteMan
   }
 };
 
-// through() and a path prefix contradict each other (§8).
+// through() and a path prefix contradict each other (section 8).
 const __cx_checkThroughAndPath = function (options) {
   if (__cx_isSet(options.through) && __cx_isSet(options.path)) {
     throw new TypeError("through() and pathPrefix cannot be used together.");
@@ -693,7 +696,7 @@ const __cx_pathWrite = function (self, operation, path, body, hasBody) {
   return __cx_call("objects.execute", [options]);
 };
 
-// Option methods several cursor and operation classes share (cursors-operations.md §2, §8-§12).
+// Option methods several cursor and operation classes share (cursors-operations.md sections 2 and 8-12).
 const __cx_sharedOperationMethods = {
   paths(...props) {
     return __cx_set(this, "paths", __cx_pathList(props));
@@ -855,7 +858,7 @@ const __cx_ReadOneOperation = class ReadOneOperation extends __cx_Operation {
 __cx_shareMethods(__cx_QueryCursor, ["paths", "include", "expand"]);
 __cx_shareMethods(__cx_ReadOneOperation, ["paths", "include", "expand"]);
 
-// A batch of operations; its results are read like a cursor (§13).
+// A batch of operations; its results are read like a cursor (section 13).
 const __cx_BulkOperation = class BulkOperation extends __cx_BufferedCursor {
   constructor(object) {
     super({ batchSize: 100 });
@@ -953,7 +956,7 @@ const __cx_accountMethods = {
   },
 };
 
-// Statics of the accounts class (scripting-core §6) that the object layer supports so far.
+// Statics of the accounts class (scripting-core section 6) that the object layer supports so far.
 const __cx_accountStatics = {
   provision(payload, options) {
     return __cx_call("objects.provision", [payload, options || {}]);
@@ -1150,4 +1153,12 @@ const __cx_orgObjects = new Proxy(Object.freeze({}), {
     const objectName = __cx_resolveName(name);
     return __cx_boundClass(objectName) || __cx_classFor(CortexObject, objectName);
   },
+});
+
+({
+  CortexObject: CortexObject,
+  orgObjects: __cx_orgObjects,
+  principalInstance: __cx_principalInstance,
+  orgPrototype: __cx_classFor(CortexObject, "org").prototype,
+  BufferedCursor: __cx_BufferedCursor,
 });

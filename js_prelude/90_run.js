@@ -1,65 +1,44 @@
 "use strict";
-// The org placeholder, the lockdown of the global environment, and the run driver
-// the host calls: __cx_begin (config + main), __cx_nextTimerDelay, __cx_tick,
-// __cx_finish.
+// The lockdown of the global environment and the run driver the host calls:
+// __cx_begin (ops limit, main), __cx_step (once the promise jobs have run),
+// __cx_tick (due timers) and __cx_finish (the result).
 
-// The object API (70_objects.js) is kept as source and evaluated on first use: parsing it
-// is most of what a fresh context costs, and many runs never use it.
-let __cx_objectsModule = null;
-const __cx_objects = function () {
-  if (!__cx_objectsModule) __cx_objectsModule = __cx_eval(__cx_objectsSource)();
-  return __cx_objectsModule;
+// The run configuration, asked of the host when something first needs it: most runs
+// never do. Not a script's host call: it costs no ops.
+let __cx_configValue = null;
+const __cx_config = function () {
+  if (__cx_configValue === null) __cx_configValue = __cx_unit("codec").config();
+  return __cx_configValue;
 };
 
-const org = {};
+// Set by script.exit().
+let __cx_exited = false;
+let __cx_exitValue;
 
-// org is an instance of the org class; its prototype stands in for that class's until the
-// object API is loaded.
-const __cx_orgPrototype = new Proxy(Object.create(null), {
-  get: function (target, key, receiver) {
-    return Reflect.get(__cx_objects().orgPrototype, key, receiver);
-  },
-  has: function (target, key) {
-    return key in __cx_objects().orgPrototype;
-  },
-  getPrototypeOf: function () {
-    return Object.getPrototypeOf(__cx_objects().orgPrototype);
-  },
-});
-
-const __cx_fillOrg = function (config) {
-  Object.assign(org, { _id: config.org._id, code: config.org.code });
-  Object.setPrototypeOf(org, __cx_orgPrototype);
-  Object.defineProperty(org, "objects", {
-    enumerable: false,
-    get: function () {
-      return __cx_objects().orgObjects;
-    },
-  });
-  Object.freeze(org);
+// Here, not in its unit, so that main is handed the global require without loading
+// the module system.
+const require = function require(name) {
+  return __cx_unit("modules").require(name, arguments.length);
 };
 
-// Dynamic code would run unmetered, so eval and the Function constructors are closed.
-(function lockdown() {
+// The lockdown. Dynamic code would run unmetered, so eval and the Function constructors
+// are closed. (A block, not a function: its bindings stay out of the global scope.)
+{
   const refuse = function Function() {
     throw new EvalError("Dynamic code evaluation is not allowed in scripts.");
   };
-  const prototypes = [
-    Function.prototype,
-    Object.getPrototypeOf(async function () {}),
-    Object.getPrototypeOf(function* () {}),
-    Object.getPrototypeOf(async function* () {}),
-  ];
-  for (const proto of prototypes) {
-    Object.defineProperty(proto, "constructor", { value: refuse, writable: false, configurable: false });
-  }
   refuse.prototype = Function.prototype;
+  for (const fn of [refuse, async function () {}, function* () {}, async function* () {}]) {
+    Object.defineProperty(__cx_getPrototypeOf(fn), "constructor", { value: refuse, writable: false, configurable: false });
+  }
 
   // Rejection handlers are where a promise-based script would swallow a limit error.
+  // The original is applied through the captured Reflect.apply: a script that replaced
+  // Function.prototype.call would otherwise be handed it.
   const then = Promise.prototype.then;
   Object.defineProperty(Promise.prototype, "then", {
-    configurable: false,
     writable: false,
+    configurable: false,
     value: function (onFulfilled, onRejected) {
       const guarded =
         typeof onRejected === "function"
@@ -68,153 +47,114 @@ const __cx_fillOrg = function (config) {
               return onRejected(e);
             }
           : onRejected;
-      return then.call(this, onFulfilled, guarded);
+      return __cx_apply(then, this, [onFulfilled, guarded]);
     },
   });
 
-  const globals = {
-    eval: refuse,
-    Function: refuse,
-    global: globalThis,
-    ObjectID: ObjectID,
-    ObjectId: ObjectID,
-    Fault: Fault,
-    console: console,
-    consts: consts,
-    script: script,
-    org: org,
-    require: require,
-    getCurrentStackTrace: getCurrentStackTrace,
-    setTimeout: setTimeout,
-    setInterval: setInterval,
-    setImmediate: setImmediate,
-    clearTimeout: clearTimeout,
-    clearInterval: clearInterval,
-    clearImmediate: clearImmediate,
+  // New properties are non-enumerable by default; freezing globalThis below makes
+  // every global read-only and non-configurable.
+  const globals = { eval: refuse, Function: refuse, global: globalThis, require: require };
+  for (const name in globals) Object.defineProperty(globalThis, name, { value: globals[name], enumerable: false });
+  // The rest are evaluated on first use: unit -> the globals it defines. Once globalThis
+  // is frozen the accessor cannot be replaced, so it stays and returns the unit's value.
+  const lazy = {
+    objectid: "ObjectID ObjectId",
+    faults: "Fault",
+    stacktrace: "getCurrentStackTrace",
+    console: "console",
+    consts: "consts",
+    script: "script",
+    timers: "setTimeout setInterval setImmediate clearTimeout clearInterval clearImmediate",
+    objects: "CortexObject",
+    org: "org",
   };
-  for (const name of Object.keys(globals)) {
-    Object.defineProperty(globalThis, name, { value: globals[name], writable: false, enumerable: false, configurable: false });
+  for (const unit in lazy) {
+    for (const name of lazy[unit].split(" ")) {
+      Object.defineProperty(globalThis, name, {
+        enumerable: false,
+        get: function () {
+          return __cx_unit(unit)[name];
+        },
+      });
+    }
   }
-  Object.defineProperty(globalThis, "CortexObject", {
-    enumerable: false,
-    configurable: false,
-    get: function () {
-      return __cx_objects().CortexObject;
-    },
-  });
   Object.freeze(Object);
   Object.freeze(globalThis);
-})();
+}
 
-// Outcome of the run so far: main's value (or the exit value) or a fault.
-let __cx_outcome = null;
+// How the run ends so far: "value" (__cx_value is main's value or the exit value),
+// "pending" (main returned a promise) or "fault" (__cx_value is what was thrown).
+let __cx_outcome = "value";
+let __cx_value;
 
 const __cx_settle = function (value) {
   // A returned cursor is read out within the run's limits: the caller gets its documents.
-  if (__cx_objectsModule && value instanceof __cx_objectsModule.BufferedCursor) value = value.toArray();
+  const objects = __cx_units.objects;
+  if (objects && value instanceof objects.BufferedCursor) value = value.toArray();
+  __cx_value = value;
   if (value !== null && (typeof value === "object" || typeof value === "function") && typeof value.then === "function") {
-    __cx_outcome = { pending: true };
-    value.then(
-      function (v) {
-        if (__cx_outcome && __cx_outcome.pending) __cx_outcome = { value: v };
-      },
-      function (e) {
-        if (__cx_outcome && __cx_outcome.pending) __cx_outcome = { fault: e };
-      }
-    );
-    return;
+    __cx_outcome = "pending";
+    __cx_unit("finish").await(value);
   }
-  __cx_outcome = { value: value };
 };
 
 const __cx_fail = function (e) {
   if (e === __cx_EXIT) {
-    __cx_outcome = { value: __cx_exitValue };
+    __cx_outcome = "value";
+    __cx_value = __cx_exitValue;
     return;
   }
   const kind = __cx_dead || __cx_limitKind(e);
   if (kind) {
     __cx_dead = kind;
-    return;
+  } else if (__cx_outcome !== "fault" || !__cx_value) {
+    __cx_outcome = "fault";
+    __cx_value = e;
   }
-  if (!__cx_outcome || !__cx_outcome.fault) __cx_outcome = { fault: e };
 };
 
-// Runs main. `config` is the encoded run configuration.
-const __cx_begin = function (configText, main) {
-  const config = __cx_decode(configText);
-  __cx_config = config;
-  __cx_startedAt = config.startedAt;
-  __cx_maxOps = config.limits.maxOps;
-  __cx_r = config.limits.maxOps;
-  __cx_fillOrg(config);
-  __cx_fillScript(config);
+// Runs main with the run's ops limit. True when a limit was hit.
+const __cx_begin = function (maxOps, main) {
+  __cx_maxOps = maxOps;
+  __cx_r = maxOps;
   try {
     const module = { exports: {} };
-    __cx_settle(main.call(undefined, require, module, module.exports));
+    __cx_settle(main(require, module, module.exports));
   } catch (e) {
     __cx_fail(e);
   }
-  return __cx_state();
+  return __cx_dead !== null;
 };
 
-// One pass of the event loop: fire due timers.
+// One pass of the event loop: fire due timers. True when a limit was hit.
 const __cx_tick = function () {
-  try {
-    __cx_fireTimers();
-  } catch (e) {
-    __cx_fail(e);
+  return __cx_unit("timers").tick();
+};
+
+// Milliseconds until the next timer is due (the host waits, then calls __cx_tick), or
+// the run's final envelope when there is none.
+const __cx_step = function () {
+  const timers = __cx_units.timers;
+  if (timers && !__cx_dead && !(__cx_outcome === "fault" && __cx_value)) {
+    const next = +timers.nextDelay();
+    if (next >= 0) return next;
   }
-  return __cx_state();
+  return __cx_finish();
 };
 
-// Envelopes to the host are built as text from primitives: nothing a script does to
-// prototypes can change their shape.
-const __cx_envelope = function (dead, ok, opsUsed, extra) {
-  return (
-    '{"dead":' + (dead ? '"' + dead + '"' : "null") + ',"ok":' + (ok ? "true" : "false") +
-    ',"opsUsed":' + (+opsUsed || 0) + (extra || "") + "}"
-  );
-};
-
-// {dead, next, opsUsed}: what the host needs to drive the loop.
-const __cx_state = function () {
-  const failed = !!(__cx_outcome && __cx_outcome.fault);
-  const next = __cx_dead || failed ? -1 : __cx_nextTimerDelay();
-  return __cx_envelope(__cx_dead, false, __cx_maxOps - __cx_r, ',"next":' + (+next || 0));
-};
-
-// Triggers of one operation share a memo: it goes back to the host with the result.
-const __cx_memoText = function () {
-  const args = __cx_config && __cx_config.type === "trigger" ? __cx_config.arguments : null;
-  if (!args || !args.memo || typeof args.memo !== "object") return "";
-  try {
-    return ',"memo":' + __cx_encode(args.memo);
-  } catch (e) {
-    __cx_c(e);
-    return "";
-  }
-};
-
-// The encoded result: {ok: true, v} or {ok: false, f: faultJson}.
+// The final envelope as text: {dead, ok, opsUsed} and the result {r: {v}} or the fault
+// {f: {v}}. A limit, and a primitive value with nothing else to report (no response
+// written, no configuration read, so no memo changed), are written here: JSON has the
+// same text for such a value as the codec. Everything else is 95_finish.js.
 const __cx_finish = function () {
   if (__cx_r < 0) __cx_dead = __cx_dead || "ops";
-  const opsUsed = __cx_maxOps - __cx_r;
-  if (__cx_dead) return __cx_envelope(__cx_dead, false, opsUsed);
-  const outcome = __cx_outcome || { value: undefined };
-  const failure = function (faultJson) {
-    return __cx_envelope(null, false, opsUsed, ',"f":' + __cx_encode(faultJson) + __cx_responseText());
-  };
-  if (outcome.pending) {
-    return failure(Fault.create("script.error.unspecified", { reason: "The promise returned by the script never settled." }).toJSON());
+  const ops = ',"opsUsed":' + (__cx_maxOps - __cx_r);
+  if (__cx_dead) return '{"dead":"' + __cx_dead + '","ok":false' + ops + "}";
+  const type = typeof __cx_value;
+  const plain = __cx_value == null || type === "string" || type === "number" || type === "boolean";
+  if (plain && __cx_outcome === "value" && !__cx_units.modules && !__cx_configValue) {
+    const text = __cx_value === undefined ? '{"$cx":"undefined"}' : __cx_stringify(__cx_value);
+    return '{"dead":null,"ok":true' + ops + ',"r":{"v":' + text + "}}";
   }
-  if (outcome.fault !== undefined) return failure(__cx_faultJson(outcome.fault));
-  let encoded;
-  try {
-    encoded = __cx_encode(outcome.value);
-  } catch (e) {
-    __cx_c(e);
-    return failure(Fault.create("script.error.marshalling", { reason: String(e && e.message) }).toJSON());
-  }
-  return __cx_envelope(null, true, opsUsed, ',"r":' + encoded + __cx_responseText() + __cx_memoText());
+  return __cx_unit("finish").finish();
 };

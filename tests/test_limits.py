@@ -185,3 +185,23 @@ def test_uncaught_host_fault_ends_the_run_with_it(host_sandbox):
     assert result.fault is not None
     assert result.fault.status == 403
     assert result.fault.reason == "denied by host"
+
+
+def test_a_replaced_function_call_does_not_hand_out_the_unguarded_then(sandbox):
+    # The guarded Promise.prototype.then calls the original one; were it called through
+    # Function.prototype.call, a script that replaced that would get the original and
+    # could attach a rejection handler that swallows a limit.
+    result = sandbox.run(
+        """
+        let original = null;
+        const call = Function.prototype.call;
+        Function.prototype.call = function (self, ...args) { if (this.name === 'then') original = this; return Reflect.apply(this, self, args) };
+        Promise.resolve(1).then(() => 0);
+        Function.prototype.call = call;
+        const then = original || Promise.prototype.then;
+        function down(n) { return down(n + 1) + 1 }
+        return Reflect.apply(then, new Promise(() => { down(0) }), [null, () => 'carried on']);
+        """
+    )
+    assert result.fault is not None, result.value
+    assert result.fault.errCode == "script.error.stackOverflow"

@@ -48,7 +48,28 @@ def _ms(value: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
 
 
+# Values JSON carries as they are (exact types: a subclass goes the long way).
+_AS_IS = frozenset({str, bool, type(None)})
+
+
 def _tag(value: Any) -> Any:
+    cls = type(value)
+    if cls in _AS_IS:
+        return value
+    if cls is dict:
+        items = {
+            (key if type(key) is str else str(key)): (item if type(item) in _AS_IS else _tag(item))
+            for key, item in value.items()
+        }
+        if "$cx" in items:
+            return {"$cx": "object", "v": [[key, item] for key, item in items.items()]}
+        return items
+    if cls is list:
+        return [item if type(item) in _AS_IS else _tag(item) for item in value]
+    return _tag_other(value)
+
+
+def _tag_other(value: Any) -> Any:
     if value is None or isinstance(value, (str, bool)):
         return value
     if isinstance(value, int):
@@ -58,10 +79,7 @@ def _tag(value: Any) -> Any:
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        items = {str(key): _tag(item) for key, item in value.items()}
-        if "$cx" in items:
-            return {"$cx": "object", "v": [[key, item] for key, item in items.items()]}
-        return items
+        return _tag(dict(value))
     if isinstance(value, (list, tuple)):
         return [_tag(item) for item in value]
     if isinstance(value, Undefined):
@@ -104,6 +122,10 @@ def _untag(obj: dict[str, Any]) -> Any:
 
 def loads(text: str) -> Any:
     """Parse JSON text from the JS side, turning tagged values back into Python types."""
+    # Every tagged value has a "$cx" key, and JSON.stringify never escapes those
+    # characters: without that text there is nothing to untag.
+    if '"$cx"' not in text:
+        return json.loads(text)
     return json.loads(text, object_hook=_untag)
 
 

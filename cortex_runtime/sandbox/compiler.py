@@ -154,6 +154,14 @@ class Compiler:
             raise Fault("cortex.invalidArgument.scriptCompilation", reason=f"{error.get('message')} (line {error.get('line')}, column {error.get('column')})")
         return list(result["decorators"])
 
+    def release(self) -> None:
+        """Free this thread's compile context (a thread that stops compiling calls this)."""
+        ctx = getattr(self._local, "context", None)
+        if ctx is not None:
+            self._local.context = None
+            self._local.babel = False
+            ctx.close()
+
     def _load_babel(self, ctx: Context) -> None:
         if getattr(self._local, "babel", False):
             return

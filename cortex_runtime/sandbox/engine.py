@@ -12,6 +12,7 @@ nothing else in the project sees a jsbox exception.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 import jsbox
@@ -49,33 +50,105 @@ class ScriptThrew(EngineError):
 
 _NEVER_SETTLES = "new Promise(function () {})"
 _DRAINED = "promise never settled (no pending jobs)"
+_NO_HOST = '{"v":{"f":{"object":"fault","errCode":"script.error.unspecified","code":"kError","status":500,"message":"No host."}}}'
+
+
+class _HostSlot:
+    """Where a context's bound host entry finds the current run's host function."""
+
+    __slots__ = ("host",)
+
+    def __init__(self) -> None:
+        self.host: HostFunction | None = None
+
+
+def _host_entry(slot: _HostSlot) -> HostFunction:
+    # The runtime keeps what it binds alive. Binding a method of the Context would
+    # close a cycle (Context -> runtime -> method -> Context) through the engine, which
+    # Python's collector cannot see: no finished context would ever be freed.
+    def call(name: str, payload: str, ops_used: int) -> str:
+        host = slot.host
+        if host is None:
+            return _NO_HOST
+        return host(name, payload, ops_used)
+
+    return call
+
+
+# A runtime may only be freed on the thread that made it (jsbox refuses otherwise, and
+# leaks it). A context dropped elsewhere, say by the collector, parks its runtime here
+# for that thread to free when it next makes a context.
+_parked: dict[threading.Thread, list[jsbox.Runtime]] = {}
+_parked_lock = threading.Lock()
+
+
+def _park(owner: threading.Thread, rt: jsbox.Runtime) -> None:
+    with _parked_lock:
+        _parked.setdefault(owner, []).append(rt)
+
+
+def _free_parked() -> None:
+    with _parked_lock:
+        mine = _parked.pop(threading.current_thread(), None)
+    del mine  # on this thread, which made them
 
 
 class Context:
     """One QuickJS runtime and context. Never shared between script runs."""
 
     def __init__(self, *, memory_bytes: int, stack_bytes: int) -> None:
+        if _parked:
+            _free_parked()
         self.memory_bytes = memory_bytes
         self.stack_bytes = stack_bytes
-        self._host: HostFunction | None = None
-        self._rt = jsbox.Runtime(memory_limit=memory_bytes, max_stack_size=stack_bytes)
-        self._rt.bind_function("__cx_host_call", self._call_host)
+        self._owner = threading.current_thread()
+        # Compared by ident: a thread's locals are dropped on it after it has left threading's registry.
+        self._owner_ident = threading.get_ident()
+        self._slot = _HostSlot()
+        self._rt: jsbox.Runtime | None = jsbox.Runtime(memory_limit=memory_bytes, max_stack_size=stack_bytes)
+        self._rt.bind_function("__cx_host_call", _host_entry(self._slot))
 
-    def set_host(self, host: HostFunction) -> None:
+    def __del__(self) -> None:
+        self._drop_runtime()
+
+    def set_host(self, host: HostFunction | None) -> None:
         """Route the script's host calls (``__cx_host_call``) to ``host``, which must not raise."""
-        self._host = host
+        self._slot.host = host
 
-    def _call_host(self, name: str, payload: str, ops_used: int) -> str:
-        if self._host is None:
-            return '{"v":{"f":{"object":"fault","errCode":"script.error.unspecified","code":"kError","status":500,"message":"No host."}}}'
-        return self._host(name, payload, ops_used)
+    def bind_function(self, name: str, func: Callable[..., object]) -> None:
+        """Expose ``func`` as the global ``name``. It must not refer to this Context
+        (see ``_host_entry``), or the context is never freed."""
+        self._runtime().bind_function(name, func)
+
+    def close(self) -> None:
+        """Drop the host function and free the engine; the context cannot be used again."""
+        self._slot.host = None
+        self._drop_runtime()
+
+    def _drop_runtime(self) -> None:
+        rt = getattr(self, "_rt", None)
+        if rt is None:
+            return
+        self._rt = None
+        if threading.get_ident() != self._owner_ident:
+            _park(self._owner, rt)
+
+    @property
+    def closed(self) -> bool:
+        return self._rt is None
+
+    def _runtime(self) -> jsbox.Runtime:
+        if self._rt is None:
+            raise EngineError("the context is closed")
+        return self._rt
 
     def eval(self, code: str, timeout: float | None = None) -> object:
         """Evaluate ``code`` as a global script and return its (converted) value."""
         if timeout is not None and timeout <= 0:
             raise Interrupted("no time left")
+        rt = self._runtime()
         try:
-            return self._rt.eval(code, timeout=timeout)
+            return rt.eval(code, timeout=timeout)
         except jsbox.JsTimeoutError as exc:
             raise Interrupted(str(exc)) from exc
         except jsbox.JavaScriptError as exc:
@@ -85,12 +158,22 @@ class Context:
 
     def drain_jobs(self, timeout: float | None = None) -> None:
         """Run every pending promise job (microtask) until none is left."""
+        if timeout is not None and timeout <= 0:
+            raise Interrupted("no time left")
+        rt = self._runtime()
+        # The engine runs jobs until the promise settles, and this one never does: it
+        # ends with an error once the queue is empty, which is the usual outcome.
         try:
-            self.eval(_NEVER_SETTLES, timeout)
-        except ScriptThrew as exc:
-            if exc.message.startswith(_DRAINED):
+            rt.eval(_NEVER_SETTLES, timeout=timeout)
+        except jsbox.JavaScriptError as exc:
+            message = str(exc.message or exc)
+            if message.startswith(_DRAINED):
                 return
-            raise
+            raise ScriptThrew(str(exc.name or "Error"), message, str(exc.stack or "")) from exc
+        except jsbox.JsTimeoutError as exc:
+            raise Interrupted(str(exc)) from exc
+        except (TypeError, ValueError) as exc:
+            raise ScriptThrew("TypeError", f"result could not be converted: {exc}", "") from exc
         raise EngineError("the engine returned from a promise that cannot settle")
 
 

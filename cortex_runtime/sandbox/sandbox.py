@@ -1,14 +1,16 @@
 """Sandbox.run: one script run in a fresh QuickJS context, within its limits.
 
-The run's path: compile (cached) -> take a pre-warmed context (prelude loaded, never
-used before) -> ``__cx_begin`` runs ``main`` -> the event loop (promise jobs, then
-due timers, until none remain) -> ``__cx_finish`` encodes the result. Every host
-call from the script arrives at ``_Run.handle``, which never lets a Python
-exception reach the engine: it answers with a fault the script can catch.
+The run's path: compile (cached) -> take a pre-warmed context (eager prelude loaded,
+never used before) -> ``__cx_begin`` runs ``main`` -> the event loop (promise jobs,
+then ``__cx_step``: wait for the next due timer and ``__cx_tick``, until none remain)
+-> the final envelope from ``__cx_step``/``__cx_finish`` -> the context is freed.
+Every host call from the script arrives at ``Sandbox._handle``, which never lets a
+Python exception reach the engine: it answers with a fault the script can catch.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -27,23 +29,12 @@ from .compiler import CompileCache, CompiledScript, Compiler, default_cache_dir
 from .engine import Context, EngineError, Interrupted, ScriptThrew
 from .loader import LibrarySource, MappingLibraries, ModuleLoader
 from .npm import NpmPackages
-from .resources import js_prelude_dir
+from .prelude import UNIT_SOURCE_FUNCTION, Prelude, load_prelude
 
 __all__ = ["HostApi", "LogEntry", "OrgRef", "RunResult", "RunStats", "Sandbox"]
 
 log = logging.getLogger(__name__)
 
-PRELUDE_FILES = (
-    "00_bridge.js",
-    "10_faults.js",
-    "20_objectid.js",
-    "30_console.js",
-    "40_consts.js",
-    "50_script.js",
-    "60_modules.js",
-    "70_objects.js",
-    "90_run.js",
-)
 MAX_LOG_BYTES = 1024 * 1024
 
 
@@ -131,36 +122,15 @@ class RunInfo:
         return self.deadline - time.monotonic()
 
 
-# Kept as a string in the prelude and evaluated on first use (see 90_run.js __cx_objects).
-LAZY_PRELUDE = {
-    "70_objects.js": (
-        "__cx_objectsSource",
-        "return {CortexObject: CortexObject, orgObjects: __cx_orgObjects, principalInstance: __cx_principalInstance, "
-        "orgPrototype: __cx_classFor(CortexObject, 'org').prototype, BufferedCursor: __cx_BufferedCursor};",
-    ),
-}
-
-
-def _prelude_source() -> str:
-    root = js_prelude_dir()
-    parts = []
-    for name in PRELUDE_FILES:
-        text = root.joinpath(name).read_text(encoding="utf-8")
-        if name in LAZY_PRELUDE:
-            binding, exports = LAZY_PRELUDE[name]
-            text = f"const {binding} = {json.dumps('(function () {' + text + chr(10) + exports + chr(10) + '})')};"
-        parts.append(text)
-    return "\n".join(parts)
-
-
 class ContextPool:
     """Pre-warmed contexts (prelude loaded, never used), per thread and per memory/stack size.
 
     A context is handed out once and then thrown away: nothing of one run can leak
-    into another.
+    into another. jsbox runtimes belong to the thread that made them, so every
+    method here is about the calling thread's spares.
     """
 
-    def __init__(self, prelude: str, size: int) -> None:
+    def __init__(self, prelude: Prelude, size: int) -> None:
         self._prelude = prelude
         self._size = size
         self._local = threading.local()
@@ -172,21 +142,52 @@ class ContextPool:
         return pools.setdefault(key, [])
 
     def build(self, memory_bytes: int, stack_bytes: int) -> Context:
+        """A fresh context: a new runtime with the eager prelude evaluated (and the
+        function that gives it the other units' sources when it needs them)."""
         ctx = Context(memory_bytes=memory_bytes, stack_bytes=stack_bytes)
-        ctx.eval(self._prelude)
+        ctx.bind_function(UNIT_SOURCE_FUNCTION, self._prelude.unit_source)
+        ctx.eval(self._prelude.eager)
         return ctx
 
     def take(self, memory_bytes: int, stack_bytes: int) -> Context:
+        """A spare if there is one, else a context built now; never refills."""
         spares = self._spares((memory_bytes, stack_bytes))
         if spares:
             return spares.pop()
         return self.build(memory_bytes, stack_bytes)
 
-    def refill(self, memory_bytes: int, stack_bytes: int) -> None:
-        spares = self._spares((memory_bytes, stack_bytes))
-        while len(spares) < self._size:
-            spares.append(self.build(memory_bytes, stack_bytes))
+    def ready(self, memory_bytes: int, stack_bytes: int) -> bool:
+        """Whether a spare is waiting for the next run with these sizes."""
+        return bool(self._spares((memory_bytes, stack_bytes)))
 
+    def needs_refill(self, memory_bytes: int, stack_bytes: int) -> bool:
+        """Whether the spares for these sizes are fewer than the pool's size."""
+        return len(self._spares((memory_bytes, stack_bytes))) < self._size
+
+    def refill_one(self, memory_bytes: int, stack_bytes: int) -> bool:
+        """Build one spare if the pool is short; True when it built one."""
+        spares = self._spares((memory_bytes, stack_bytes))
+        if len(spares) >= self._size:
+            return False
+        spares.append(self.build(memory_bytes, stack_bytes))
+        return True
+
+    def refill(self, memory_bytes: int, stack_bytes: int) -> None:
+        while self.refill_one(memory_bytes, stack_bytes):
+            pass
+
+    def release(self) -> None:
+        """Free this thread's spares (of every size), on this thread, as a thread that ends should."""
+        pools = getattr(self._local, "pools", None)
+        if not pools:
+            return
+        self._local.pools = {}
+        for spares in pools.values():
+            for ctx in spares:
+                ctx.close()
+
+
+_EXAMPLE_ORG = OrgRef(ObjectId("000000000000000000000100"), "example")
 
 _LIMIT_FAULTS: dict[str, Callable[[], Fault]] = {
     "timeout": lambda: Fault(
@@ -203,17 +204,17 @@ def limit_fault(kind: str) -> Fault:
 
 
 def _envelope(text: object) -> dict[str, Any]:
-    """Parse and check an envelope from the prelude's driver; anything else is an engine error."""
+    """Parse and check the final envelope from the prelude's driver; anything else is an engine error."""
+    if not isinstance(text, str):
+        raise EngineError("the run's state could not be read")
     try:
-        env = loads(str(text))
+        env = loads(text)
     except ValueError as exc:
         raise EngineError("the run's state could not be read") from exc
     if not isinstance(env, dict) or env.get("dead") not in (None, "ops", "memory", "stack"):
         raise EngineError("the run's state could not be read")
     ops = env.get("opsUsed")
     env["opsUsed"] = int(ops) if isinstance(ops, (int, float)) and ops == ops and abs(ops) < 2**62 else 0
-    nxt = env.get("next", -1)
-    env["next"] = float(nxt) if isinstance(nxt, (int, float)) and nxt == nxt else -1.0
     return env
 
 
@@ -235,7 +236,7 @@ class Sandbox:
             cache_dir = default_cache_dir()
         self.compiler = Compiler(self.npm, CompileCache(cache_dir or None))
         self.loader = ModuleLoader(self.compiler, self.npm, max_script_size=limits_for("route").max_script_size)
-        self.pool = ContextPool(_prelude_source(), pool_size)
+        self.pool = ContextPool(load_prelude(), pool_size)
         self.host_api = host_api
         self.env_host = env_host
         self._sleep = sleep
@@ -255,11 +256,30 @@ class Sandbox:
         """Fill this thread's pool for runs with ``limits`` (default: route limits).
 
         ``run`` takes a pre-warmed context when there is one and builds one otherwise; it
-        never refills, so a caller that serves many runs calls ``warm`` when idle (a
-        server: after the response is sent), keeping context creation off the run's path.
+        never refills, so a caller that serves many runs calls ``warm`` (or ``warm_one``)
+        when idle (a server: after the response is sent), keeping context creation off
+        the run's path.
         """
         limits = limits or limits_for("route")
         self.pool.refill(limits.memory_bytes, limits.stack_bytes)
+
+    def warm_one(self, limits: Limits | None = None) -> bool:
+        """Build at most one context for this thread's pool; True when one was built.
+
+        For a caller that refills between requests one context at a time."""
+        limits = limits or limits_for("route")
+        return self.pool.refill_one(limits.memory_bytes, limits.stack_bytes)
+
+    def release(self) -> None:
+        """Free this thread's engines: its pre-warmed contexts and its compile context
+        (a thread that stops serving runs calls this, on that thread)."""
+        self.pool.release()
+        self.compiler.release()
+
+    def needs_warming(self, limits: Limits | None = None) -> bool:
+        """Whether this thread's pool is short of spares for runs with ``limits`` (cheap)."""
+        limits = limits or limits_for("route")
+        return self.pool.needs_refill(limits.memory_bytes, limits.stack_bytes)
 
     def run(
         self,
@@ -284,7 +304,7 @@ class Sandbox:
         (method, path, headers, query, params, body) is what ``require('request')`` shows;
         ``extra`` adds type-specific configuration (a trigger's ``event`` and ``subject``)."""
         limits = limits or limits_for(script_type)
-        org = org or OrgRef(ObjectId("000000000000000000000100"), "example")
+        org = org or _EXAMPLE_ORG
         if isinstance(libraries, Mapping):
             libraries = MappingLibraries(libraries)
         stats = RunStats()
@@ -307,69 +327,85 @@ class Sandbox:
             libraries=libraries,
             context=context,
         )
+        started_at = int(time.time() * 1000)
+
+        # Built and encoded only when the script first needs it (__cx_config in js_prelude/90_run.js).
+        def config() -> dict[str, Any]:
+            return {
+                "type": script_type,
+                "arguments": {} if arguments is None else arguments,
+                "limits": limits.to_js(),
+                "startedAt": started_at,
+                "org": {"_id": org._id, "code": org.code},
+                "principal": principal,
+                "depth": depth,
+                "label": label,
+                "scriptId": script_id,
+                "inline": inline,
+                "request": request,
+                **(extra or {}),
+                "env": {
+                    "host": self.env_host,
+                    "name": "development",
+                    "url": f"http://{self.env_host}/{org.code}/v2",
+                    "version": "2",
+                },
+            }
+
         ctx = self.pool.take(limits.memory_bytes, limits.stack_bytes)
-        ctx.set_host(lambda name, payload, ops: self._handle(run, name, payload, ops))
-        config = {
-            "type": script_type,
-            "arguments": {} if arguments is None else arguments,
-            "limits": limits.to_js(),
-            "startedAt": int(time.time() * 1000),
-            "org": {"_id": org._id, "code": org.code},
-            "principal": principal,
-            "depth": depth,
-            "label": label,
-            "scriptId": script_id,
-            "inline": inline,
-            "request": request,
-            **(extra or {}),
-            "env": {
-                "host": self.env_host,
-                "name": "development",
-                "url": f"http://{self.env_host}/{org.code}/v2",
-                "version": "2",
-            },
-        }
+        ctx.set_host(functools.partial(self._handle, run, config))
         result = RunResult(stats=stats, logs=run.logs)
         run_started = time.perf_counter()
         try:
-            self._drive(ctx, run, encode(config), compiled, result)
-        finally:
+            finished = self._drive(ctx, run, limits.max_ops, compiled, result)
             stats.ms = (time.perf_counter() - run_started) * 1000
-            stats.host_calls = run.host_calls
-            if not stats.ops:
+            if not finished:
                 stats.ops = self._ops_used(ctx, run)
+        finally:
+            # The context is never used again: free its engine now, on this thread.
+            ctx.close()
+            stats.host_calls = run.host_calls
         return result
 
-    def _drive(self, ctx: Context, run: RunInfo, config: str, compiled: CompiledScript, result: RunResult) -> None:
+    def _drive(self, ctx: Context, run: RunInfo, max_ops: int, compiled: CompiledScript, result: RunResult) -> bool:
+        """Run main and the event loop, then read the result into ``result``.
+
+        True when the driver's final envelope was read (its op count is in the stats)."""
         begin = (
-            f'"use strict";__cx_begin({json.dumps(config)}, function main(require, module, exports) {{'
+            f'"use strict";__cx_begin({int(max_ops)},function main(require, module, exports) {{'
             f"{compiled.code}\n}})"
         )
         try:
-            state = _envelope(ctx.eval(begin, run.time_left()))
-            while not state["dead"]:
-                ctx.drain_jobs(run.time_left())
-                state = _envelope(ctx.eval("__cx_state()", run.time_left()))
-                if state["dead"] or state["next"] < 0:
-                    break
-                wait = state["next"] / 1000
-                if wait >= run.time_left():
-                    self._sleep(max(0.0, run.time_left()))
-                    raise Interrupted("next timer is due after the deadline")
-                if wait > 0:
-                    self._sleep(wait)
-                state = _envelope(ctx.eval("__cx_tick()", run.time_left()))
-            final = _envelope(ctx.eval("__cx_finish()", run.time_left()))
+            if ctx.eval(begin, run.time_left()) is True:
+                step = ctx.eval("__cx_finish()", run.time_left())
+            else:
+                while True:
+                    ctx.drain_jobs(run.time_left())
+                    step = ctx.eval("__cx_step()", run.time_left())
+                    if isinstance(step, str):
+                        break
+                    if isinstance(step, bool) or not isinstance(step, (int, float)) or not step >= 0:
+                        raise EngineError("the run's state could not be read")
+                    wait = step / 1000
+                    if wait >= run.time_left():
+                        self._sleep(max(0.0, run.time_left()))
+                        raise Interrupted("next timer is due after the deadline")
+                    if wait > 0:
+                        self._sleep(wait)
+                    if ctx.eval("__cx_tick()", run.time_left()) is True:
+                        step = ctx.eval("__cx_finish()", run.time_left())
+                        break
+            final = _envelope(step)
         except Interrupted:
             result.fault = limit_fault("timeout")
-            return
+            return False
         except ScriptThrew as exc:
             kind = self._dead_kind(ctx)
             result.fault = limit_fault(kind) if kind else self._engine_fault(exc)
-            return
+            return False
         except EngineError as exc:
             result.fault = Fault("script.error.unspecified", reason=str(exc))
-            return
+            return False
         result.stats.ops = final["opsUsed"]
         memo = final.get("memo")
         if isinstance(memo, dict) and isinstance(memo.get("v"), dict):
@@ -384,12 +420,13 @@ class Sandbox:
             }
         if final["dead"]:
             result.fault = limit_fault(final["dead"])
-        elif final["ok"] and isinstance(final.get("r"), dict) and "v" in final["r"]:
+        elif final.get("ok") is True and isinstance(final.get("r"), dict) and "v" in final["r"]:
             result.value = final["r"]["v"]
         else:
             fault = final.get("f")
             fault_json = fault.get("v") if isinstance(fault, dict) else None
             result.fault = Fault.from_json(fault_json if isinstance(fault_json, dict) else {})
+        return True
 
     @staticmethod
     def _engine_fault(exc: ScriptThrew) -> Fault:
@@ -415,7 +452,9 @@ class Sandbox:
         except (EngineError, TypeError, ValueError):
             return run.ops_used
 
-    def _handle(self, run: RunInfo, name: str, payload: str, ops_used: int) -> str:
+    def _handle(self, run: RunInfo, config: Callable[[], dict[str, Any]], name: str, payload: str, ops_used: int) -> str:
+        if name == "config":
+            return self._config_reply(config)
         run.ops_used = ops_used
         run.host_calls += 1
         try:
@@ -434,6 +473,16 @@ class Sandbox:
         except Exception as exc:  # noqa: BLE001 - nothing may cross into the engine
             log.exception("host function %s failed", name)
             fault = Fault("script.error.unspecified", reason=f"host function {name} failed ({type(exc).__name__}).")
+            return encode({"f": fault.to_json()})
+
+    @staticmethod
+    def _config_reply(config: Callable[[], dict[str, Any]]) -> str:
+        """The run configuration, which the prelude asks for once, when a script first needs it."""
+        try:
+            return encode({"v": config()})
+        except (TypeError, ValueError) as exc:
+            log.exception("the run configuration could not be encoded")
+            fault = Fault("script.error.marshalling", reason=f"The run configuration could not be sent ({exc}).")
             return encode({"f": fault.to_json()})
 
     def _require(self, run: RunInfo, name: str) -> dict[str, Any]:

@@ -1,0 +1,57 @@
+"""The JS prelude: what every context evaluates when it is built, and the units it
+evaluates on first use (see js_prelude/00_bridge.js).
+
+A fresh context costs mostly the parsing of its prelude, so only the files every run
+needs are evaluated eagerly. Every other file is a unit: the context asks for its
+source (through a bound function) and evaluates it when a script first touches what
+it defines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .resources import js_prelude_dir
+
+__all__ = ["EAGER_FILES", "UNIT_SOURCE_FUNCTION", "Prelude", "load_prelude"]
+
+# Evaluated in this order when a context is built: the host channel and the meter,
+# the defaults every Error has, the lockdown and the run driver.
+EAGER_FILES = ("00_bridge.js", "05_errors.js", "90_run.js")
+
+# The global function that gives a unit's source; 00_bridge.js captures and deletes it.
+UNIT_SOURCE_FUNCTION = "__cx_prelude_unit"
+
+
+@dataclass(frozen=True)
+class Prelude:
+    eager: str
+    # Unit name (a file name without its order prefix and extension) -> source.
+    units: dict[str, str]
+
+    def unit_source(self, name: str) -> str | None:
+        return self.units.get(name)
+
+
+def _unit_name(file_name: str) -> str:
+    stem = file_name[: -len(".js")]
+    prefix, _, name = stem.partition("_")
+    return name if prefix.isdigit() and name else stem
+
+
+def _ascii(name: str, text: str) -> str:
+    # A non-ASCII source crosses into the engine several times slower.
+    if not text.isascii():
+        raise ValueError(f"js_prelude/{name} must be ASCII")
+    return text
+
+
+def load_prelude() -> Prelude:
+    root = js_prelude_dir()
+    eager = "\n".join(_ascii(name, root.joinpath(name).read_text(encoding="utf-8")) for name in EAGER_FILES)
+    units = {
+        _unit_name(entry.name): _ascii(entry.name, entry.read_text(encoding="utf-8"))
+        for entry in sorted(root.iterdir(), key=lambda e: e.name)
+        if entry.name.endswith(".js") and entry.name not in EAGER_FILES
+    }
+    return Prelude(eager=eager, units=units)
