@@ -24,11 +24,14 @@ A guard for the machine: the load stops early once the server's RSS passes
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from harness import RUNNER_PATH, BenchError, Load, ServerProcess, mem_total_kb, our_server_command, run_load, run_script, signed_request
 
@@ -155,6 +158,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {'log records':<18} {fresh.logs:>9,} {after.logs:>9,}")
     else:
         print(f"  log records: n/a ({after.logs_note or fresh.logs_note})")
+    # What the records the server must keep cost by themselves: a process that only stores as many
+    # log records and nonces as the requests in between left behind.
+    reference = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("store_reference.py")), str(sent)], capture_output=True, text=True, check=True
+    )
+    kept = json.loads(reference.stdout)
+    grown_kb = after.rss_kb - fresh.rss_kb
+    print(
+        f"\n  server RSS growth {grown_kb / 1024:.1f} MiB over {sent:,} requests; storing {sent:,} log records and nonces "
+        f"alone grows a process by {kept['rssGrowthKb'] / 1024:.1f} MiB: server/records {grown_kb / max(1, kept['rssGrowthKb']):.2f}x"
+    )
     return 0
 
 

@@ -7,19 +7,15 @@ else, including any Python exception, becomes a Cortex fault response, never a t
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import json
 import logging
 import re
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
-from starlette.background import BackgroundTask
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -34,6 +30,7 @@ from .custom_routes import RouteTables, run_custom_route
 from .tokens import in_scope
 from .rest import org_root, rest
 from .rendering import envelope, fault_response, json_response, ndjson_response, server_time
+from .scripts_thread import ScriptsThread
 
 __all__ = ["Call", "create_app"]
 
@@ -61,18 +58,15 @@ class Call:
 Handler = Callable[[Runtime, Call], Any]
 
 
-async def _read_body(request: Request) -> Any:
-    raw = await request.body()
+def _parse_body(raw: bytes, content_type: str | None) -> Any:
     if len(raw) > MAX_BODY_BYTES:
         raise Fault("cortex.tooLarge.unspecified", reason=f"Request bodies are limited to {MAX_BODY_BYTES} bytes.")
     if not raw.strip():
         return None
-    content_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
-    if content_type.startswith("text/"):
+    media = (content_type or "application/json").split(";")[0].strip().lower()
+    if media.startswith("text/"):
         return raw.decode("utf-8", errors="replace")
-    if content_type == "application/x-www-form-urlencoded":
-        from urllib.parse import parse_qsl
-
+    if media == "application/x-www-form-urlencoded":
         return dict(parse_qsl(raw.decode("utf-8", errors="replace"), keep_blank_values=True))
     try:
         return json.loads(raw)
@@ -138,72 +132,84 @@ def _route_response(result: RunResult, headers: dict[str, str]) -> Response:
     return json_response(envelope(result.value), status, out_headers)
 
 
+@dataclass
+class _Incoming:
+    """What the event loop hands the scripts thread: the request, read."""
+
+    method: str
+    path: str
+    raw_path: str
+    headers: dict[str, str]
+    query: dict[str, Any]
+    body: bytes
+
+
 def create_app(runtime: Runtime, authenticator: Authenticator | None = None) -> Starlette:
     auth = authenticator or Authenticator(runtime.store, tokens=runtime.tokens, audience=lambda org: runtime.audience(org.code))
     table = {(method, path): handler for method, path, handler in ROUTES}
     route_tables = RouteTables(runtime)
-    # Scripts run on one thread: the engine holds the GIL anyway, and its pre-warmed
-    # contexts belong to the thread that built them. The pool is refilled on that thread
-    # after each response is sent, off the request's clock.
-    scripts = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scripts")
+    scripts = ScriptsThread(runtime.sandbox.warm_one, runtime.sandbox.release)
 
-    async def on_scripts(fn: Callable[..., Any], *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(scripts, functools.partial(fn, *args))
-
-    def refill_after(response: Response) -> Response:
-        response.background = BackgroundTask(on_scripts, runtime.sandbox.warm)
-        return response
-
-    async def dispatch(request: Request) -> Response:
+    def handle(incoming: _Incoming) -> Response:
+        """One request, on the scripts thread: every lookup and the script in one hop."""
         headers: dict[str, str] = {}
         try:
-            match = _ORG_PATH.match(request.url.path)
+            match = _ORG_PATH.match(incoming.path)
             if match is None:
                 raise Fault("cortex.notFound.unspecified", reason="Requests go to /{org}/v2/...")
-            org = await run_in_threadpool(runtime.orgs.get, match.group("org"))
+            org = runtime.orgs.get(match.group("org"))
             if org is None:
                 raise Fault("cortex.invalidArgument.unspecified", reason=f"Unknown org {match.group('org')}.", path="org")
             path = normalise_path(match.group("rest") or "/")
-            lowered = {k.lower(): v for k, v in request.headers.items()}
-            principal = await run_in_threadpool(auth.principal, org, lowered, request.method, path)
+            principal = auth.principal(org, incoming.headers, incoming.method, path)
+            body = _parse_body(incoming.body, incoming.headers.get("content-type"))
             if path == "/routes" or path.startswith("/routes/"):
-                raw = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1").split("?", 1)[0]
-                route_path = raw.split("/routes", 1)[1] if "/routes" in raw else ""
-                route_request = {
-                    "method": request.method,
-                    "path": path,
-                    "headers": lowered,
-                    "query": _query(request),
-                    "body": await _read_body(request),
-                }
-                result = await on_scripts(run_custom_route, runtime, route_tables, org, principal, request.method, route_path, route_request)
-                return refill_after(_route_response(result, headers))
-            handler = table.get((request.method, path))
+                route_path = incoming.raw_path.split("/routes", 1)[1] if "/routes" in incoming.raw_path else ""
+                route_request = {"method": incoming.method, "path": path, "headers": incoming.headers, "query": incoming.query, "body": body}
+                result = run_custom_route(runtime, route_tables, org, principal, incoming.method, route_path, route_request)
+                return _route_response(result, headers)
+            handler = table.get((incoming.method, path))
             if handler is None and path != "/" and not path.startswith("/sys/"):
                 handler = rest
             if handler is None:
-                raise Fault("cortex.notFound.unspecified", reason=f"No endpoint {request.method} {path}.", path=path)
+                raise Fault("cortex.notFound.unspecified", reason=f"No endpoint {incoming.method} {path}.", path=path)
             call = Call(
                 org=org,
                 principal=principal,
-                method=request.method,
+                method=incoming.method,
                 path=path,
-                headers=lowered,
-                query=_query(request),
-                body=await _read_body(request),
-                accept_ndjson="application/x-ndjson" in lowered.get("accept", ""),
+                headers=incoming.headers,
+                query=incoming.query,
+                body=body,
+                accept_ndjson="application/x-ndjson" in incoming.headers.get("accept", ""),
             )
             headers = call.response_headers
-            value = await on_scripts(handler, runtime, call)
+            value = handler(runtime, call)
             if call.accept_ndjson:
                 items = value if isinstance(value, list) else [envelope(value)]
-                return refill_after(ndjson_response(items, headers))
-            return refill_after(json_response(envelope(value), headers=headers))
+                return ndjson_response(items, headers)
+            return json_response(envelope(value), headers=headers)
         except Fault as fault:
-            return refill_after(fault_response(fault, headers))
+            return fault_response(fault, headers)
         except Exception:  # noqa: BLE001 - no traceback ever reaches a client
-            log.exception("request failed: %s %s", request.method, request.url.path)
+            log.exception("request failed: %s %s", incoming.method, incoming.path)
             return fault_response(Fault("cortex.error.unspecified", reason="The request failed."), headers)
+
+    async def dispatch(request: Request) -> Response:
+        try:
+            incoming = _Incoming(
+                method=request.method,
+                path=request.url.path,
+                raw_path=request.scope.get("raw_path", request.url.path.encode()).decode("latin-1").split("?", 1)[0],
+                headers={k.lower(): v for k, v in request.headers.items()},
+                query=_query(request),
+                body=await request.body(),
+            )
+        except Exception:  # noqa: BLE001 - a broken request still gets a fault
+            log.exception("could not read the request: %s %s", request.method, request.url.path)
+            return fault_response(Fault("cortex.invalidArgument.unspecified", reason="The request could not be read."))
+        response: Response = await scripts.run(handle, incoming)
+        return response
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
     return Starlette(routes=[Route("/{path:path}", dispatch, methods=methods)])
