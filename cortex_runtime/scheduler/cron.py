@@ -6,9 +6,11 @@ This is the only module that imports croniter; its errors become
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
@@ -52,22 +54,43 @@ class CronTrigger:
             raise _invalid(f"A cron expression needs exactly 5 fields, got {len(fields)}.")
         if _NON_STANDARD_TOKEN.search(self.expression):
             raise _invalid("Random (R) and hashed (H) cron fields are not supported.")
-        try:
-            zone = ZoneInfo(self.tz)
-        except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
-            raise Fault("cortex.invalidArgument.unspecified", reason=f"Unknown time zone: {self.tz!r}.", path="tz") from exc
-        try:
-            croniter(self.expression, _REFERENCE.astimezone(zone)).get_next(datetime)
-        except CroniterBadDateError as exc:
-            raise _invalid(f"The cron expression {self.expression!r} never fires.") from exc
-        except (CroniterError, ValueError, KeyError) as exc:
-            raise _invalid(f"Invalid cron expression {self.expression!r}: {exc}") from exc
+        if not isinstance(self.tz, str):
+            raise _unknown_zone(self.tz)
+        _check_fires(self.expression, self.tz)
 
     def next(self, after: datetime) -> datetime:
         """The first fire time strictly after ``after`` (timezone-aware), in UTC."""
         start = ensure_utc(after).astimezone(ZoneInfo(self.tz))
-        fired: datetime = croniter(self.expression, start).get_next(datetime)
+        # A copy of the expanded iterator, moved to ``start``, is croniter(expression, start) without re-parsing.
+        fired: datetime = copy.copy(_expanded(self.expression, self.tz)).get_next(datetime, start_time=start)
         return fired.astimezone(timezone.utc)
+
+
+def _unknown_zone(tz: object) -> Fault:
+    return Fault("cortex.invalidArgument.unspecified", reason=f"Unknown time zone: {tz!r}.", path="tz")
+
+
+# Validation and the daily count are pure functions of their arguments and cost croniter
+# expansions (the count one per run of the day), so every upsert and release would pay them again.
+@lru_cache(maxsize=4096)
+def _check_fires(expression: str, tz: str) -> None:
+    """Raise unless ``expression`` parses and fires at least once in ``tz`` (failures are not cached)."""
+    try:
+        zone = ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+        raise _unknown_zone(tz) from exc
+    try:
+        croniter(expression, _REFERENCE.astimezone(zone)).get_next(datetime)
+    except CroniterBadDateError as exc:
+        raise _invalid(f"The cron expression {expression!r} never fires.") from exc
+    except (CroniterError, ValueError, KeyError) as exc:
+        raise _invalid(f"Invalid cron expression {expression!r}: {exc}") from exc
+
+
+@lru_cache(maxsize=4096)
+def _expanded(expression: str, tz: str) -> croniter:
+    """A croniter of a valid ``expression``; expanding its fields is most of what constructing one costs."""
+    return croniter(expression, _REFERENCE.astimezone(ZoneInfo(tz)))
 
 
 def runs_per_day(expression: str, tz: str = "UTC", *, stop_after: int | None = None) -> int:
@@ -77,6 +100,14 @@ def runs_per_day(expression: str, tz: str = "UTC", *, stop_after: int | None = N
     schedules (weekly, monthly) are measured on a day they actually run. Counting stops early
     once ``stop_after`` runs are found.
     """
+    CronTrigger(expression, tz)  # a bad (or unhashable) argument is a fault, not a cache error
+    return _count_runs(expression, tz, stop_after)
+
+
+@lru_cache(maxsize=4096)
+def _count_runs(expression: str, tz: str, stop_after: int | None) -> int:
+    # Each step goes through CronTrigger.next (a fresh croniter) rather than one croniter
+    # iterator: across a DST change the two disagree, and next() is what the scheduler runs.
     trigger = CronTrigger(expression, tz)
     first = trigger.next(_REFERENCE)
     end = first + _DAY

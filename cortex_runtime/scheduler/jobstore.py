@@ -21,6 +21,11 @@ Lease protocol (each cron run fires once across all workers):
   claimed due time; otherwise it only drops its own lease. The run is recorded either way.
 * A worker that dies mid-run leaves its lease to expire; the next worker takes the same due time.
 
+Finding the due jobs: on a MongoDB server ``acquire_due`` is one query on the ``(active, next_run)``
+index. The embedded store would answer that query by scanning every job, so there the claimable
+moments are kept in process (``due.DueTimes``, shared through ``Store.local``) and each due job is
+claimed by ``_id`` with the same filter; an idle tick reads no document at all.
+
 Missed runs: when a worker (or the whole cluster) was down across several due times, the job
 runs once for the oldest missed time and ``next_run`` skips to the first fire time after the
 moment it was claimed. Replaying every missed run would burst a backlog of identical
@@ -33,6 +38,7 @@ timezone-aware.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
@@ -42,6 +48,7 @@ from ..clock import ensure_utc
 from ..faults import Fault
 from ..objects.store import map_store_errors
 from .cron import DEFAULT_MAX_RUNS_PER_DAY, CronTrigger, check_daily_cap
+from .due import DueTimes
 
 if TYPE_CHECKING:
     from ..objects.store import Store
@@ -164,6 +171,8 @@ class JobStore:
         self._jobs = store.jobs
         self._runs = store.job_runs
         self._max_runs_per_day = max_runs_per_day
+        # Only one process owns an embedded store, so its due times can be kept in that process.
+        self._due: DueTimes | None = DueTimes.of(store) if store.embedded else None
 
     def upsert(
         self,
@@ -178,28 +187,37 @@ class JobStore:
     ) -> Job:
         """Create or update a schedule; a new, changed or re-activated one is due at its next time after ``now``.
 
-        Raises ``cortex.invalidArgument.unspecified`` for a bad expression and
+        One read and one write, both on the ``(org, name)`` index; the returned job is the document
+        as this call left it. Raises ``cortex.invalidArgument.unspecified`` for a bad expression and
         ``cortex.accessDenied.maxJobsPerDay`` past the daily cap.
         """
         trigger = CronTrigger(cron, tz)
         check_daily_cap(cron, self._max_runs_per_day, tz)
         fields: dict[str, Any] = {"cron": cron, "tz": tz, "active": active, "payload": dict(payload or {})}
-        with map_store_errors():
-            existing = self._jobs.find_one({"org": org, "name": name})
-            unchanged = (
+        key = {"org": org, "name": name}
+        with map_store_errors(), self._writing():
+            existing = self._jobs.find_one(key)
+            if (
                 existing is not None
                 and existing.get("cron") == cron
                 and existing.get("tz", "UTC") == tz
                 and bool(existing.get("active", True))
-            )
-            if not unchanged:
-                fields["next_run"] = _to_db(trigger.next(now))
-            doc = self._jobs.find_one_and_update(
-                {"org": org, "name": name},
-                {"$set": fields, "$setOnInsert": dict(_NO_LEASE)},
-                upsert=True,
-                return_document=_RETURN_AFTER,
-            )
+            ):
+                # The same schedule, still active: next_run and the lease stay, so its due moment is
+                # already recorded (or, when this deactivates it, left to go stale).
+                self._jobs.update_one(key, {"$set": fields})
+                return _job({**existing, **fields})
+            fields["next_run"] = _to_db(trigger.next(now))
+            if existing is None:
+                created = self._jobs.update_one(key, {"$set": fields, "$setOnInsert": dict(_NO_LEASE)}, upsert=True)
+                if created.upserted_id is not None:
+                    doc = {"_id": created.upserted_id, **key, **_NO_LEASE, **fields}
+                else:
+                    doc = self._jobs.find_one(key)  # another caller created it since the read (on a server)
+            else:
+                self._jobs.update_one(key, {"$set": fields})
+                doc = {**existing, **fields}
+            self._note(doc)
         return _job(doc)
 
     def get(self, org: Any, name: str) -> Job | None:
@@ -208,12 +226,19 @@ class JobStore:
         return None if doc is None else _job(doc)
 
     def remove(self, org: Any, name: str) -> bool:
-        """Delete a schedule (its run records stay); False when there was none."""
-        with map_store_errors():
+        """Delete a schedule (its run records stay); False when there was none.
+
+        Its due-time entries go stale: nothing can match a document that is gone.
+        """
+        with map_store_errors(), self._writing():
             return self._jobs.delete_one({"org": org, "name": name}).deleted_count > 0
 
     def acquire_due(self, worker_id: str, now: datetime, lease: timedelta, limit: int) -> list[Job]:
-        """Claim up to ``limit`` due schedules that are unleased or whose lease has expired, oldest first."""
+        """Claim up to ``limit`` due schedules that are unleased or whose lease has expired, earliest first.
+
+        Earliest by due time; on the embedded store by the moment each became claimable (for an
+        expired lease, its expiry).
+        """
         at = _to_db(now)
         claim = {"lease_owner": worker_id, "lease_expires": _to_db(now + lease), "lease_acquired": at}
         eligible = {
@@ -222,18 +247,25 @@ class JobStore:
             "$or": [{"lease_owner": None}, {"lease_expires": {"$lte": at}}],
         }
         acquired: list[Job] = []
-        with map_store_errors():
+        with map_store_errors(), self._writing():
             while len(acquired) < limit:
-                doc = self._jobs.find_one_and_update(
-                    eligible,
-                    {"$set": claim},
-                    sort=[("next_run", _ASCENDING)],
-                    return_document=_RETURN_AFTER,
-                )
+                doc = self._claim_one(eligible, {"$set": claim}, at)
                 if doc is None:
                     break
                 acquired.append(_job(doc))
         return acquired
+
+    def _claim_one(self, eligible: dict[str, Any], update: dict[str, Any], at: datetime) -> dict[str, Any] | None:
+        """Claim the earliest claimable schedule with the atomic ``eligible`` filter; None when none is."""
+        if self._due is None:
+            return self._jobs.find_one_and_update(eligible, update, sort=[("next_run", _ASCENDING)], return_document=_RETURN_AFTER)
+        while (job_id := self._due.pop_due(at)) is not None:
+            doc = self._jobs.find_one_and_update({"_id": job_id, **eligible}, update, return_document=_RETURN_AFTER)
+            if doc is not None:
+                self._due.push(doc)  # claimable again if the lease runs out
+                return doc
+            # A stale entry; whatever changed the job recorded its current moment.
+        return None
 
     def release(
         self,
@@ -263,14 +295,16 @@ class JobStore:
             "fault": result.fault.to_json() if result.fault is not None else None,
             "worker": worker_id,
         }
+        advance = {"$set": {"next_run": _to_db(following), "last_run": {"due": record["due"], "status": result.status}, **_NO_LEASE}}
         with map_store_errors():
-            advanced = self._jobs.update_one(
-                {**holder, "next_run": _to_db(job.next_run)},
-                {"$set": {"next_run": _to_db(following), "last_run": {"due": record["due"], "status": result.status}, **_NO_LEASE}},
-            )
-            if advanced.matched_count == 0:
-                # Rescheduled or re-claimed meanwhile: the schedule is someone else's to advance.
-                self._jobs.update_one(holder, {"$set": dict(_NO_LEASE)})
+            with self._writing():
+                doc = self._jobs.find_one_and_update(
+                    {**holder, "next_run": _to_db(job.next_run)}, advance, return_document=_RETURN_AFTER
+                )
+                if doc is None:
+                    # Rescheduled or re-claimed meanwhile: the schedule is someone else's to advance.
+                    doc = self._jobs.find_one_and_update(holder, {"$set": dict(_NO_LEASE)}, return_document=_RETURN_AFTER)
+                self._note(doc)
             record["_id"] = self._runs.insert_one(record).inserted_id
         return _run(record)
 
@@ -280,14 +314,33 @@ class JobStore:
             docs = list(self._runs.find({"org": org, "job": name}).sort([("due", _ASCENDING), ("started", _ASCENDING)]))
         return [_run(doc) for doc in docs]
 
-    def next_wakeup(self) -> datetime | None:
-        """The earliest moment any active schedule could become claimable, or None without schedules."""
+    def next_wakeup(self, now: datetime | None = None) -> datetime | None:
+        """The earliest moment any active schedule could become claimable, or None without schedules.
+
+        On a server, ``now`` keeps the query for held leases on the index: a job is leased
+        only once due, so only jobs with ``next_run <= now`` can hold one (a job rescheduled
+        mid-run is then missed, which costs at most one poll interval).
+        """
         with map_store_errors():
+            if self._due is not None:
+                return _from_db(self._due.earliest())
+            held_filter: dict[str, Any] = {"active": True, "lease_owner": {"$ne": None}}
+            if now is not None:
+                held_filter["next_run"] = {"$lte": _to_db(now)}
             free = self._jobs.find_one({"active": True, "lease_owner": None}, sort=[("next_run", _ASCENDING)])
-            held = self._jobs.find_one({"active": True, "lease_owner": {"$ne": None}}, sort=[("lease_expires", _ASCENDING)])
+            held = self._jobs.find_one(held_filter, sort=[("lease_expires", _ASCENDING)])
         moments = [
             moment
             for moment in (_from_db(free["next_run"]) if free else None, _from_db(held["lease_expires"]) if held else None)
             if moment is not None
         ]
         return min(moments, default=None)
+
+    def _writing(self) -> AbstractContextManager[Any]:
+        """Held around every write to ``jobs``: keeps the in-process due times in step with the documents."""
+        return self._due.lock if self._due is not None else nullcontext()
+
+    def _note(self, doc: Mapping[str, Any] | None) -> None:
+        """Record when ``doc``, as just written, becomes claimable (embedded store only)."""
+        if self._due is not None:
+            self._due.push(doc)

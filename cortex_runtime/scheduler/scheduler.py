@@ -96,7 +96,7 @@ class Scheduler:
 
     def _idle_seconds(self, ran: bool) -> float:
         try:
-            wake = self.job_store.next_wakeup()
+            wake = self.job_store.next_wakeup(self.clock.now())
         except Fault:
             return self.poll_interval
         if wake is None:

@@ -1,7 +1,8 @@
 """Tests for cortex_runtime.scheduler and cortex_runtime.clock.
 
-Everything runs on a ``FakeClock`` and a mongomock ``Store``: time only moves when a test
-advances it, and several ``Scheduler`` instances share one store the way workers share MongoDB.
+Everything runs on a ``FakeClock`` and a mongomock ``Store`` (the embedded store and the server
+code path, see conftest.py): time only moves when a test advances it, and several ``Scheduler``
+instances share one store the way workers share MongoDB.
 """
 
 from __future__ import annotations
@@ -48,11 +49,6 @@ class Recorder:
     def __call__(self, job: Job) -> JobResult:
         self.calls.append((self.name, job.next_run))
         return self.action(job) if self.action else JobResult.completed(ops=7)
-
-
-@pytest.fixture
-def store() -> Store:
-    return Store.open(None)
 
 
 @pytest.fixture
