@@ -384,6 +384,11 @@ class _IndexedCollection(mongomock.Collection):
         with self._server_lock():
             return super()._delete(*args, **kwargs)
 
+    def _find_and_modify(self, *args: Any, **kwargs: Any) -> Any:
+        # mongomock finds, then updates by _id: atomic only if no other write comes between.
+        with self._server_lock():
+            return super()._find_and_modify(*args, **kwargs)
+
     def _server_lock(self) -> Any:
         store = self._store
         return store._server.write_lock if isinstance(store, _IndexedCollectionStore) else contextlib.nullcontext()

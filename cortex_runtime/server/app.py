@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -150,6 +151,11 @@ def create_app(runtime: Runtime, authenticator: Authenticator | None = None) -> 
     route_tables = RouteTables(runtime)
     scripts = ScriptsThread(runtime.sandbox.warm_one, runtime.sandbox.release)
 
+    async def after_send() -> None:
+        scripts.refill_soon()
+
+    refill_after_send = BackgroundTask(after_send)  # runs on the event loop once the body is out
+
     def handle(incoming: _Incoming) -> Response:
         """One request, on the scripts thread: every lookup and the script in one hop."""
         headers: dict[str, str] = {}
@@ -209,6 +215,7 @@ def create_app(runtime: Runtime, authenticator: Authenticator | None = None) -> 
             log.exception("could not read the request: %s %s", request.method, request.url.path)
             return fault_response(Fault("cortex.invalidArgument.unspecified", reason="The request could not be read."))
         response: Response = await scripts.run(handle, incoming)
+        response.background = refill_after_send
         return response
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]

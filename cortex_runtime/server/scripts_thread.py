@@ -2,9 +2,10 @@
 
 The engine holds the GIL while it runs and its pre-warmed contexts belong to the thread that
 built them, so a process runs its scripts on one thread (more processes scale out). Requests
-always go first: the thread refills the context pool only when no request is waiting, one
-context at a time, so a request never waits behind a refill. A request that finds the pool
-empty builds its own context.
+always go first. The pool is refilled only once a response has been sent (``refill_soon``,
+called by the event loop after the body went out: a refill started earlier would hold the GIL
+and delay the response) and only while no request is waiting, one context at a time. A request
+that finds the pool empty builds its own context.
 """
 
 from __future__ import annotations
@@ -22,16 +23,8 @@ __all__ = ["ScriptsThread"]
 
 log = logging.getLogger(__name__)
 
-def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
-    if future.cancelled():
-        return
-    if ok:
-        future.set_result(value)
-    else:
-        future.set_exception(value)
-
-
 _STOP = object()
+_REFILL = object()
 _LIVE: weakref.WeakSet[ScriptsThread] = weakref.WeakSet()
 
 
@@ -42,11 +35,19 @@ def _stop_all() -> None:
         scripts.stop()
 
 
+def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
+    if future.cancelled():
+        return
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)
+
+
 class ScriptsThread:
-    """Runs calls in order on one thread; ``refill_one`` builds one spare context and returns
-    False when the pool is full (the thread then waits for the next call). After ``idle_s``
-    seconds without calls the thread ends, calling ``release`` there to free its contexts;
-    the next call starts another."""
+    """Runs calls in order on one thread. ``refill_one`` builds one spare context and returns
+    False when the pool is full. After ``idle_s`` seconds without calls the thread ends, calling
+    ``release`` there to free its contexts; the next call starts another."""
 
     def __init__(
         self, refill_one: Callable[[], bool], release: Callable[[], None], name: str = "scripts", idle_s: float = 30.0
@@ -60,6 +61,17 @@ class ScriptsThread:
         self._thread: threading.Thread | None = None
         _LIVE.add(self)
 
+    async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)`` on the scripts thread; its result or exception comes back here."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._put((fn, args, loop, future), start=True)
+        return await future
+
+    def refill_soon(self) -> None:
+        """A response went out: refill the pool when no request waits (thread-safe)."""
+        self._put(_REFILL, start=False)
+
     def stop(self) -> None:
         """End the thread (after the calls already queued), freeing its contexts."""
         with self._lock:
@@ -69,16 +81,14 @@ class ScriptsThread:
             self._calls.put(_STOP)
         thread.join(timeout=30)
 
-    async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """``fn(*args)`` on the scripts thread; its result or exception comes back here."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
+    def _put(self, item: Any, *, start: bool) -> None:
         with self._lock:
-            self._calls.put((fn, args, loop, future))
+            if self._thread is None and not start:
+                return  # nothing to refill for: the thread ended and took its pool with it
+            self._calls.put(item)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
                 self._thread.start()
-        return await future
 
     def _loop(self) -> None:
         try:
@@ -90,15 +100,11 @@ class ScriptsThread:
                 log.exception("releasing the scripts thread's contexts failed")
 
     def _serve(self) -> None:
-        full = False
         while True:
             try:
-                item = self._calls.get(block=full, timeout=self._idle_s if full else None)
+                item = self._calls.get(timeout=self._idle_s)
             except queue.Empty:
-                if not full:
-                    full = not self._refill()
-                    continue
-                with self._lock:  # calls are queued under the same lock, so none is left behind
+                with self._lock:  # items are queued under the same lock, so none is left behind
                     if self._calls.empty():
                         self._thread = None
                         return
@@ -107,13 +113,16 @@ class ScriptsThread:
                 with self._lock:
                     self._thread = None
                 return
+            if item is _REFILL:
+                while self._calls.empty() and self._refill():
+                    pass
+                continue
             fn, args, loop, future = item
             try:
                 outcome = (True, fn(*args))
             except BaseException as exc:  # noqa: BLE001 - every outcome goes back to the caller
                 outcome = (False, exc)
             loop.call_soon_threadsafe(_settle, future, *outcome)
-            full = False  # the call may have used a context
 
     def _refill(self) -> bool:
         try:
