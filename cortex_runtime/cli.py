@@ -234,8 +234,14 @@ def deploy_directory(runtime: Runtime, org: Any, admin: Any, directory: Path) ->
         existing = next(layer.iterate("script", {"where": {"name": entry["name"]}, "limit": 1}), None)
         if existing is None:
             layer.insert_one("script", body, {})
-        else:
-            layer.update_one("script", {"_id": existing["_id"]}, {"$set": body}, {})
+        else:  # a script's type is set when it is created; everything else is updated in place
+            if existing.get("type") != body.get("type"):
+                raise Fault(
+                    "cortex.invalidArgument.unspecified",
+                    reason=f"{entry['name']} exists as a {existing.get('type')} script; delete it to deploy it as a {body.get('type')}.",
+                    path="type",
+                )
+            layer.update_one("script", {"_id": existing["_id"]}, {"$set": {k: v for k, v in body.items() if k != "type"}}, {})
         names.append(entry["name"])
     return names
 

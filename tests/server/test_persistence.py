@@ -124,3 +124,32 @@ def test_a_damaged_data_file_stops_the_server_at_start_and_is_kept(tmp_path: Pat
     assert proc.returncode == 1 and proc.stdout == ""
     assert "cannot be read" in proc.stderr and "Traceback" not in proc.stderr
     assert (tmp_path / Persistence.FILE).read_bytes() == b"\x00garbage that is not a store"
+
+
+def test_deploying_a_directory_again_updates_its_scripts_by_name(tmp_path: Path) -> None:
+    from cortex_runtime.cli import deploy_directory
+    from cortex_runtime.faults import Fault
+    from cortex_runtime.runtime import Runtime
+
+    runtime = Runtime()
+    org, admin = runtime.orgs.create("redeploy")
+    examples = ROOT / "examples" / "scripts"
+    first = deploy_directory(runtime, org, admin, examples)
+    assert deploy_directory(runtime, org, admin, examples) == first
+    assert runtime.store.contexts.count_documents({"org": org._id, "object": "script"}) == len(first)
+
+    (tmp_path / "hello.js").write_text("return 'changed'", encoding="utf-8")
+    (tmp_path / "deploy.json").write_text(
+        json.dumps([{"file": "hello.js", "label": "Hello", "name": "c_hello", "type": "route", "configuration": {"method": "get", "path": "hello"}}]),
+        encoding="utf-8",
+    )
+    deploy_directory(runtime, org, admin, tmp_path)
+    assert runtime.store.contexts.find_one({"org": org._id, "object": "script", "name": "c_hello"})["script"] == "return 'changed'"
+
+    (tmp_path / "deploy.json").write_text(json.dumps([{"file": "hello.js", "label": "Hello", "name": "c_hello", "type": "job", "configuration": {"cron": "* * * * *"}}]), encoding="utf-8")
+    try:
+        deploy_directory(runtime, org, admin, tmp_path)
+    except Fault as fault:
+        assert fault.path == "type" and "delete it" in (fault.reason or "")
+    else:
+        raise AssertionError("a script's type cannot change by redeploying it")
