@@ -10,16 +10,15 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from ..faults import Fault
 from ..objects.orgs import Org
@@ -33,7 +32,7 @@ from .rest import org_root, rest
 from .rendering import envelope, fault_response, json_response, ndjson_response, server_time
 from .scripts_thread import ScriptsThread
 
-__all__ = ["Call", "create_app"]
+__all__ = ["Call", "CortexApp", "create_app"]
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +144,7 @@ class _Incoming:
     body: bytes
 
 
-def create_app(runtime: Runtime, authenticator: Authenticator | None = None) -> Starlette:
+def create_app(runtime: Runtime, authenticator: Authenticator | None = None) -> CortexApp:
     auth = authenticator or Authenticator(runtime.store, tokens=runtime.tokens, audience=lambda org: runtime.audience(org.code))
     table = {(method, path): handler for method, path, handler in ROUTES}
     route_tables = RouteTables(runtime)
@@ -218,5 +217,30 @@ def create_app(runtime: Runtime, authenticator: Authenticator | None = None) -> 
         response.background = refill_after_send
         return response
 
-    methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-    return Starlette(routes=[Route("/{path:path}", dispatch, methods=methods)])
+    return CortexApp(dispatch)
+
+
+class CortexApp:
+    """The ASGI application: one catch-all endpoint (every URL is ``/{org}/v2/...`` and the
+    routing is ``handle``'s), so no router or middleware stands between the server and it."""
+
+    def __init__(self, dispatch: Callable[[Request], Awaitable[Response]]) -> None:
+        self._dispatch = dispatch
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        try:
+            response = await self._dispatch(Request(scope, receive))
+        except Exception:  # noqa: BLE001 - no traceback ever reaches a client
+            log.exception("request failed: %s %s", scope.get("method"), scope.get("path"))
+            response = fault_response(Fault("cortex.error.unspecified", reason="The request failed."))
+        await response(scope, receive, send)
