@@ -110,6 +110,8 @@ class _IndexedCollectionStore(CollectionStore):
         self._reset_indexes()
 
     def _reset_indexes(self) -> None:
+        # A plain dict keeps insertion order too, in less memory than mongomock's OrderedDict.
+        self._documents = {}
         self._keyed: list[tuple[str, ...]] = []
         self._fields: list[str] = []
         self._fresh: Any = None  # the key __setitem__ just indexed (see reindex)
