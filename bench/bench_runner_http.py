@@ -7,7 +7,7 @@ Run from the repository root:
 
 One run measures, side by side, the script ``return 1``:
 
-* over HTTP: the server is started as a subprocess (``cortex_runtime.cli serve --port 0``,
+* over HTTP: the server is started as a subprocess (``cortex-runtime serve --port 0 --ephemeral``, via bench/harness.py,
   uvicorn, one process), its first stdout line gives the URL and the signing app; after a
   warm-up, N concurrent clients (N in 1, 4, 16; one ``httpx.AsyncClient`` with N keep-alive
   connections, N asyncio workers sharing a fixed request count) send signed requests.
@@ -44,15 +44,10 @@ import json
 import math
 import os
 import platform
-import queue
 import secrets
 import string
-import subprocess
 import sys
-import threading
 import time
-from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,18 +60,16 @@ import httpx  # noqa: E402
 from cortex_runtime.runtime import Runtime  # noqa: E402
 from cortex_runtime.server.auth import sign  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "bench"))
+from harness import BenchError, ServerProcess, our_server_command  # noqa: E402
+
 clock = time.perf_counter
 
 SCRIPT = "return 1"
 ENDPOINT = "/sys/script_runner"
 EXPECTED = {"object": "result", "data": 1}
 LEVELS = (1, 4, 16)
-STARTUP_TIMEOUT_S = 30.0
 REQUEST_TIMEOUT_S = 30.0
-
-
-class BenchError(RuntimeError):
-    """Something other than the expected result: the benchmark aborts."""
 
 
 # ---- statistics ------------------------------------------------------------------------
@@ -110,81 +103,6 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.3f}"
 
 
-# ---- the server ------------------------------------------------------------------------
-
-
-class Server:
-    """``cortex_runtime.cli serve`` as a subprocess; ``stop`` always ends it."""
-
-    def __init__(self) -> None:
-        self.proc: subprocess.Popen[str] | None = None
-        self.stderr_tail: deque[str] = deque(maxlen=40)
-        self.info: dict[str, Any] = {}
-        self.startup_s = 0.0
-
-    def start(self) -> dict[str, Any]:
-        venv_python = ROOT / ".venv" / "bin" / "python"
-        python = str(venv_python) if venv_python.exists() else sys.executable
-        env = {k: v for k, v in os.environ.items() if k != "MONGODB_URI"}
-        command = [python, "-m", "cortex_runtime.cli", "serve", "--host", "127.0.0.1", "--port", "0", "--org", "bench"]
-        started = clock()
-        self.proc = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            bufsize=1,
-        )
-        lines: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=self._drain, args=(self.proc.stdout, lines.put), daemon=True).start()
-        threading.Thread(target=self._drain, args=(self.proc.stderr, self.stderr_tail.append), daemon=True).start()
-        try:
-            first = lines.get(timeout=STARTUP_TIMEOUT_S)
-        except queue.Empty:
-            raise BenchError(f"the server printed nothing within {STARTUP_TIMEOUT_S:.0f} s{self.diagnostics()}") from None
-        if first is None:
-            raise BenchError(f"the server ended before printing its address{self.diagnostics()}")
-        try:
-            info = json.loads(first)
-        except ValueError:
-            raise BenchError(f"the server's first line is not JSON: {first.strip()!r}{self.diagnostics()}") from None
-        missing = [k for k in ("url", "apiKey", "apiSecret") if not isinstance(info.get(k), str)]
-        if missing:
-            raise BenchError(f"the server's first line lacks {missing}: {first.strip()!r}")
-        self.startup_s = clock() - started
-        self.info = info
-        return info
-
-    @staticmethod
-    def _drain(stream: Any, put: Callable[[Any], None]) -> None:
-        for line in stream:
-            put(line)
-        put(None)
-
-    def diagnostics(self) -> str:
-        if self.proc is None:
-            return ""
-        rc = self.proc.poll()
-        state = "running" if rc is None else f"exited with {rc}"
-        tail = "".join(line for line in list(self.stderr_tail) if line)
-        return f"\n  server {state}" + (f"; stderr tail:\n{tail}" if tail else "; no stderr")
-
-    def stop(self) -> int | None:
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
-
-
 # ---- HTTP clients ----------------------------------------------------------------------
 
 
@@ -216,7 +134,7 @@ class Signer:
 
 
 class HttpBench:
-    def __init__(self, server: Server, info: dict[str, Any]) -> None:
+    def __init__(self, server: ServerProcess, info: dict[str, Any]) -> None:
         self.server = server
         self.url = info["url"].rstrip("/") + ENDPOINT
         self.signer = Signer(info["apiKey"], info["apiSecret"])
@@ -359,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print("latencies: time.perf_counter, p50/p99 nearest rank")
 
-    server = Server()
+    server = ServerProcess("cortex-runtime", our_server_command()[0])
     try:
         info = server.start()
         assert server.proc is not None

@@ -91,6 +91,16 @@ def _equalities(spec: Any, out: dict[str, list[Any]] | None = None) -> dict[str,
     return out
 
 
+def _ttl_moment(doc: Any, path: str) -> datetime | None:
+    """The moment a TTL index reads at ``path``: a date, or the earliest of an array of dates."""
+    current = doc
+    for part in path.split("."):
+        if not isinstance(current, dict) or part not in current:
+            return None
+        current = current[part]
+    return _naive_utc(current)
+
+
 def _naive_utc(value: Any) -> datetime | None:
     if isinstance(value, list):
         moments = [m for m in (_naive_utc(v) for v in value) if m is not None]
@@ -206,7 +216,7 @@ class _IndexedCollectionStore(CollectionStore):
                     moment, _, key = heapq.heappop(heap)
                     doc = self._documents.get(key)
                     # Only if the document still carries that moment: a later write pushed its own.
-                    if doc is not None and _naive_utc(helpers.get_value_by_dot(doc, field) if _has_path(doc, field) else None) == moment:
+                    if doc is not None and _ttl_moment(doc, field) == moment:
                         expired.append(key)
             for key in expired:
                 if key in self._documents:
@@ -257,7 +267,7 @@ class _IndexedCollectionStore(CollectionStore):
 
     def _push_expiry(self, name: str, heap: list[tuple[datetime, int, Any]], key: Any, doc: dict[str, Any]) -> None:
         field = self.indexes[name]["key"][0][0]
-        moment = _naive_utc(helpers.get_value_by_dot(doc, field)) if _has_path(doc, field) else None
+        moment = _ttl_moment(doc, field)
         if moment is not None:
             heapq.heappush(heap, (moment, self._seq.get(key, 0), key))
 
@@ -305,15 +315,6 @@ class _IndexedCollectionStore(CollectionStore):
                     data = self._encoded[key] = bson.encode(doc)
                 out.append(data)
             return out
-
-
-def _has_path(doc: Any, path: str) -> bool:
-    current = doc
-    for part in path.split("."):
-        if not isinstance(current, dict) or part not in current:
-            return False
-        current = current[part]
-    return True
 
 
 class _DatabaseStore(DatabaseStore):

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pymongo
 from pymongo.collection import Collection
@@ -25,6 +25,9 @@ from pymongo.database import Database
 from pymongo.errors import ConfigurationError, DuplicateKeyError, ExecutionTimeout, PyMongoError
 
 from ..faults import Fault
+
+if TYPE_CHECKING:
+    from .embedded import Persistence
 
 __all__ = ["COLLECTIONS", "Index", "Store", "map_store_errors"]
 
@@ -96,7 +99,7 @@ class Store:
     may keep derived state in process (``local``), shared by everything that uses this store.
     """
 
-    def __init__(self, db: Database[Any], *, embedded: bool = False, persistence: Any = None) -> None:
+    def __init__(self, db: Database[Any], *, embedded: bool = False, persistence: Persistence | None = None) -> None:
         self.db = db
         self.embedded = embedded
         self.persistence = persistence

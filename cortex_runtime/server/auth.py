@@ -131,11 +131,8 @@ class Authenticator:
     def app(self, org: Org, key: str | None) -> App:
         if not key:
             raise Fault("cortex.accessDenied.noCredentialsSupplied", reason="medable-client-key is required.")
-        with map_store_errors():
-            doc = self.store.orgs.find_one({"_id": org._id}, {"apps": 1}) or {}
-        for app in doc.get("apps") or []:
-            if app.get("key") == key:
-                found = App.from_doc(app)
+        for found in self.apps(org):
+            if found.key == key:
                 if not found.enabled:
                     raise Fault("cortex.accessDenied.appDisabled")
                 return found
