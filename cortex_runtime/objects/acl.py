@@ -13,8 +13,9 @@ from typing import Any
 
 from bson import ObjectId
 
+from .acl_notation import LEVELS
 from .model import ACCESS, ObjectDef
-from .principals import ADMINISTRATOR, ANONYMOUS, PUBLIC, Principal, expand_roles
+from .principals import ADMINISTRATOR, ANONYMOUS, PUBLIC, Principal
 
 __all__ = ["ACCOUNT", "OWNER", "ROLE", "SELF", "can_create", "level_of", "matches_any", "resolve_access"]
 
@@ -29,8 +30,8 @@ def level_of(value: Any, *, default: int | None = None) -> int | None:
         return default
     if isinstance(value, (int, float)):
         return max(0, min(int(value), ACCESS["script"]))
-    if isinstance(value, str) and value.lower() in ACCESS:
-        return ACCESS[value.lower()]
+    if isinstance(value, str) and value.lower() in LEVELS:
+        return LEVELS[value.lower()]
     return default
 
 
@@ -84,12 +85,13 @@ def resolve_access(
     natural = 0
     if obj.name == "org" and ADMINISTRATOR in held:
         natural = ACCESS["update"]
-    # Instance roles: entries whose allow is a role id grant that role on this instance only.
+    # Instance roles: entries whose allow is a role id grant that role (and the roles it
+    # includes, through the org's graph) on this instance only.
     for entry in entries:
         allow = entry.get("allow")
         if isinstance(allow, ObjectId) or (isinstance(allow, str) and len(allow) == 24):
             if _applies(entry, principal, held, obj, instance):
-                held = expand_roles(tuple(held) + (ObjectId(str(allow)),))
+                held = principal.expand(tuple(held) + (ObjectId(str(allow)),))
     for entry in entries:
         allow = entry.get("allow")
         if isinstance(allow, bool) or not isinstance(allow, (int, float)):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 
-import re
 from collections.abc import Mapping
 
 import inflection
@@ -20,16 +19,16 @@ from typing import Any
 from bson import ObjectId
 
 from ..faults import Fault
+from .acl_notation import LEVELS, PrincipalResolver, custom_name, is_custom_name, parse_acl
 from .model import ObjectDef, ObjectType, PropertyDef
 from .principals import ADMINISTRATOR, ANONYMOUS, DEVELOPER, PUBLIC, Principal
 from .properties import check_slots, parse_property
+from .roles import OrgPrincipals
 from .store import Store, map_store_errors
 
 __all__ = ["Definitions", "standard_definitions"]
 
-MAX_ACL_ENTRIES = 20
 SHARE_CHAIN_LEVELS = {1, 2, 4, 5, 6}
-_CUSTOM_NAME = re.compile(r"^(c_|[a-z0-9]+__)[a-zA-Z0-9_-]{1,40}$")
 _RESERVED_KEYS = ("_id", "org", "object")
 
 
@@ -120,6 +119,10 @@ def standard_definitions() -> dict[str, ObjectDef]:
             _prop("active", "Boolean", indexed=True),
             _prop("principal", "Any"),
             _prop("weight", "Number"),
+            _prop("environment", "String"),
+            _prop("language", "String"),
+            _prop("optimized", "Boolean"),
+            _prop("if", "Any"),
             _prop("runtime", "Any", writable=False),
         ],
         default_acl=[
@@ -156,7 +159,32 @@ def standard_definitions() -> dict[str, ObjectDef]:
         default_acl=[{"type": 3, "target": ADMINISTRATOR, "allow": 4}, {"type": 3, "target": DEVELOPER, "allow": 4}],
         create_acl=[],
     )
-    return {d.name: d for d in (account, org, definition, script, log)}
+    resources = [
+        _developer_object(name, label, fields)
+        for name, label, fields in (
+            ("template", "Template", ("type", "name", "label", "description", "partial", "localizations")),
+            ("view", "View", ("name", "label", "description", "active", "script", "sourceObject", "principal", "limit", "skip", "paths", "viewAcl", "objectAcl", "query")),
+            ("i18n", "i18n", ("name", "namespace", "locale", "extends", "aliases", "data", "assets", "tags", "weight", "extensible", "overridable", "version", "dirty")),
+            ("expression", "Expression", ("name", "label", "description", "active", "environment", "weight", "expression", "pipeline")),
+        )
+    ]
+    return {d.name: d for d in (account, org, definition, script, log, *resources)}
+
+
+def _developer_object(name: str, label: str, fields: tuple[str, ...]) -> ObjectDef:
+    """A standard object of environment resources (templates, views, i18ns, expressions):
+    administrators and developers manage them; an import writes them (environment/kinds)."""
+    kinds = {"name": "String", "label": "String", "description": "String", "type": "String", "active": "Boolean", "weight": "Number", "partial": "Boolean"}
+    return ObjectDef(
+        name=name,
+        label=label,
+        plural_name=plural(name),
+        standard=True,
+        extensible=False,
+        properties=[_prop(f, kinds.get(f, "Any"), **({"indexed": True} if f in ("name", "type") else {})) for f in fields],
+        default_acl=[{"type": 3, "target": ADMINISTRATOR, "allow": 7}, {"type": 3, "target": DEVELOPER, "allow": 7}],
+        create_acl=[{"type": 3, "target": ADMINISTRATOR}, {"type": 3, "target": DEVELOPER}],
+    )
 
 
 def plural(name: str) -> str:
@@ -173,47 +201,23 @@ def _fault(reason: str, path: str | None = None, err_code: str = "cortex.invalid
     return Fault("cortex.invalidArgument.validation", reason="Validation error.", faults=[child])
 
 
-def _check_acl(entries: Any, field: str, *, create: bool = False) -> list[dict[str, Any]]:
-    if entries is None:
-        return []
-    if not isinstance(entries, list):
-        raise _fault(f"{field} must be an array of ACL entries.", field)
-    if len(entries) > MAX_ACL_ENTRIES:
-        raise _fault(f"{field} may hold at most {MAX_ACL_ENTRIES} entries.", field, "cortex.invalidArgument.maxItems")
-    out = []
-    for index, entry in enumerate(entries):
-        if not isinstance(entry, Mapping) or entry.get("type") not in (1, 2, 3, 4, 5, 6):
-            raise _fault(f"{field}[{index}] is not a valid ACL entry.", f"{field}.{index}")
-        clean: dict[str, Any] = {"_id": ObjectId(), "type": entry["type"]}
-        target = entry.get("target")
-        if target is not None:
-            if isinstance(target, str) and len(target) == 24:
-                try:
-                    target = ObjectId(target)
-                except Exception as exc:
-                    raise _fault(f"{field}[{index}].target is not an id.", f"{field}.{index}.target") from exc
-            clean["target"] = target
-        allow = entry.get("allow")
-        if create:
-            allow = 1  # create entries store the minimum level
-        elif isinstance(allow, str) and len(allow) == 24:
-            allow = ObjectId(allow)
-        elif allow is not None and (isinstance(allow, bool) or not isinstance(allow, (int, ObjectId))):
-            raise _fault(f"{field}[{index}].allow must be a level or a role id.", f"{field}.{index}.allow", "cortex.invalidArgument.allowLevel")
-        elif isinstance(allow, int) and not 0 <= allow <= 8:
-            raise _fault(f"{field}[{index}].allow must be between 0 and 8.", f"{field}.{index}.allow", "cortex.invalidArgument.allowLevel")
-        if allow is not None:
-            clean["allow"] = allow
-        out.append(clean)
-    return out
+def _share_chain(value: Any) -> list[int]:
+    """shareChain levels as words or numbers (environments.md §1.7); an unknown word is 0 and fails."""
+    chain = value or []
+    if not isinstance(chain, list):
+        raise _fault("shareChain values must be among 1, 2, 4, 5, 6.", "shareChain")
+    levels = [LEVELS.get(c.strip().lower(), 0) if isinstance(c, str) else c for c in chain]
+    if any(isinstance(c, bool) or c not in SHARE_CHAIN_LEVELS for c in levels):
+        raise _fault("shareChain values must be among 1, 2, 4, 5, 6.", "shareChain")
+    return sorted(set(levels), reverse=True)
 
 
-def _parse_properties(raw: Any) -> list[PropertyDef]:
+def _parse_properties(raw: Any, resolver: PrincipalResolver | None = None) -> list[PropertyDef]:
     if raw is None:
         return []
     if not isinstance(raw, list):
         raise _fault("properties must be an array.", "properties")
-    props = [parse_property(item) for item in raw]
+    props = [parse_property(item, resolver=resolver) for item in raw]
     check_slots(props)
     return props
 
@@ -227,9 +231,12 @@ def _shared_standard() -> dict[str, ObjectDef]:
 class Definitions:
     """The definitions one org sees. Cheap to build; caches what it has read."""
 
-    def __init__(self, store: Store, org_id: ObjectId) -> None:
+    def __init__(self, store: Store, org_id: ObjectId, *, resolver: PrincipalResolver | None = None) -> None:
         self._store = store
         self._org = org_id
+        # Principal keys in ACLs resolve through this (an importer passes its own); by default
+        # the org's roles, service accounts and accounts, faulting as ordinary writes do.
+        self._resolver = resolver
         self._standard = _shared_standard()
         self._cache: dict[str, ObjectDef | None] = {}
 
@@ -305,7 +312,10 @@ class Definitions:
 
     def validate(self, raw: Mapping[str, Any], *, existing: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Check a definition document (create or the merged result of an update) and
-        return it normalised for storage. Raises validation faults naming the field."""
+        return it normalised for storage. Raises validation faults naming the field.
+        ACLs may use the shorthand notation; role codes resolve against the org's roles."""
+        resolver = self._resolver or OrgPrincipals(self._store, self._org).resolver()
+        importing = bool(getattr(resolver, "importing", False))
         if not isinstance(raw, Mapping):
             raise Fault("cortex.invalidArgument.unspecified", reason="An object definition must be an object.")
         doc: dict[str, Any] = {k: v for k, v in raw.items() if k not in _RESERVED_KEYS}
@@ -315,19 +325,24 @@ class Definitions:
         label = doc.get("label")
         if not isinstance(label, str) or not label:
             raise _fault("label is required.", "label", "cortex.invalidArgument.required")
-        standard = self._standard.get(name.lower())
+        standard = self._standard.get(name.strip().lower())
         if standard is not None:
             if not standard.extensible:
-                raise _fault(f"{name} cannot be extended.", "name")
+                raise Fault("cortex.accessDenied.unspecified", reason=f'The "{standard.name}" Object is not extensible', path="name")
             name = standard.name
         else:
-            name = name if _CUSTOM_NAME.match(name) else "c_" + name
-            if not _CUSTOM_NAME.match(name) or name.lower() in {d.plural_name for d in self._standard.values()}:
+            # Trimmed, lower-cased, ``c_`` added unless custom, then the strict validator (§3.2).
+            try:
+                name = custom_name(name.strip().lower(), "name")
+            except Fault as fault:
+                raise Fault("cortex.invalidArgument.validation", reason="Validation error.", faults=[fault]) from None
+            singular = str(inflection.singularize(name))
+            name = singular if is_custom_name(singular) else name
+            if name in {d.plural_name for d in self._standard.values()}:
                 raise _fault(f"Invalid object name {raw.get('name')}.", "name", "cortex.invalidArgument.customName")
-            name = name.lower()
         doc["name"] = name
         doc["pluralName"] = (standard.plural_name if standard else doc.get("pluralName") or plural(name)).lower()
-        props = _parse_properties(doc.get("properties"))
+        props = _parse_properties(doc.get("properties"), resolver)
         if standard is not None:
             bad = next((p.name for p in props if not p.name.startswith("c_") and "__" not in p.name), None)
             if bad:
@@ -336,13 +351,9 @@ class Definitions:
             if any(prop.name == own.name for own in (standard.properties if standard else [])):
                 raise _fault(f"{prop.name} already exists.", prop.name)
         doc["properties"] = [p.options for p in props]
-        doc["defaultAcl"] = _check_acl(doc.get("defaultAcl"), "defaultAcl")
-        doc["createAcl"] = _check_acl(doc.get("createAcl"), "createAcl", create=True)
-        doc["shareAcl"] = _check_acl(doc.get("shareAcl"), "shareAcl")
-        chain = doc.get("shareChain") or []
-        if not isinstance(chain, list) or any(c not in SHARE_CHAIN_LEVELS for c in chain):
-            raise _fault("shareChain values must be among 1, 2, 4, 5, 6.", "shareChain")
-        doc["shareChain"] = sorted(set(chain), reverse=True)
+        for key, kind in (("defaultAcl", "default"), ("createAcl", "create"), ("shareAcl", "share")):
+            doc[key] = parse_acl(doc.get(key), kind, resolver, path=key, importing=importing)
+        doc["shareChain"] = _share_chain(doc.get("shareChain"))
         types = doc.get("objectTypes") or []
         if not isinstance(types, list):
             raise _fault("objectTypes must be an array.", "objectTypes")
@@ -350,7 +361,7 @@ class Definitions:
         for index, object_type in enumerate(types):
             if not isinstance(object_type, Mapping) or not object_type.get("name") or not object_type.get("label"):
                 raise _fault("An object type needs a name and a label.", f"objectTypes.{index}", "cortex.invalidArgument.required")
-            type_props = _parse_properties(object_type.get("properties"))
+            type_props = _parse_properties(object_type.get("properties"), resolver)
             check_slots(props + type_props)
             normalised_types.append({**object_type, "_id": object_type.get("_id") or ObjectId(), "properties": [p.options for p in type_props]})
         doc["objectTypes"] = normalised_types

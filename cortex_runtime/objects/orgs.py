@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
 from bson import ObjectId
 
 from ..faults import Fault
-from .principals import ADMINISTRATOR, Principal
+from .acl_notation import is_custom_name
+from .principals import ADMINISTRATOR, Principal, RoleGraph
+from .roles import OrgPrincipals
 from .store import Store, map_store_errors
 
 __all__ = ["Org", "Orgs", "account_document", "insert_account", "load_principal"]
@@ -99,9 +102,33 @@ class Orgs:
 
 
 def load_principal(store: Store, org_id: ObjectId, account: Any) -> Principal:
-    """The principal of an account of the org, by id, email or an object with an ``_id``."""
+    """The principal a key names, with the org's role include graph.
+
+    Keys: an account id, email or ``{_id}``; the prefixed forms of scripts and exports
+    (``serviceAccount.<name>``, ``account.<email|id>``, ``account.public``, ``account.anonymous``;
+    ``role.<code>`` is refused); a service account's id, email or bare custom name.
+    """
     if isinstance(account, dict):
         account = account.get("_id")
+    principals = OrgPrincipals(store, org_id)
+    if isinstance(account, str):
+        prefix, dot, rest = account.strip().partition(".")
+        if dot and rest and prefix in ("role", "serviceAccount", "account"):
+            try:
+                return _prefixed(store, org_id, principals, prefix, rest)
+            except Fault as fault:
+                # An email that merely starts with "account." is still an email.
+                if fault.errCode != "cortex.notFound.principal" or prefix != "account" or "@" not in rest:
+                    raise
+                with map_store_errors():
+                    doc = store.contexts.find_one({"org": org_id, "object": "account", "email": account.strip().lower()})
+                if doc is None:
+                    raise
+                return _account_principal(doc, org_id, principals.graph())
+        if is_custom_name(account) and "@" not in account:
+            return _prefixed(store, org_id, principals, "serviceAccount", account)
+        if account.strip().lower() in ("public", "anonymous"):
+            return _prefixed(store, org_id, principals, "account", account.strip().lower())
     query: dict[str, Any] = {"org": org_id, "object": "account"}
     if isinstance(account, str) and "@" in account:
         query["email"] = account.strip().lower()
@@ -113,11 +140,46 @@ def load_principal(store: Store, org_id: ObjectId, account: Any) -> Principal:
     with map_store_errors():
         doc = store.contexts.find_one(query)
     if doc is None:
+        if principals.service_account(account) is not None:
+            return principals.principal_for_service_account(account)
         raise Fault("cortex.notFound.instance", reason="account not found.", path="account")
+    return _account_principal(doc, org_id, principals.graph())
+
+
+def _account_principal(doc: Mapping[str, Any], org_id: ObjectId, graph: RoleGraph) -> Principal:
     return Principal(
         _id=doc["_id"],
         org=org_id,
         email=doc.get("email"),
         roles=tuple(doc.get("roles") or ()),
         name=dict(doc.get("name") or {}),
+        includes=graph,
     )
+
+
+def _prefixed(store: Store, org_id: ObjectId, principals: OrgPrincipals, prefix: str, key: str) -> Principal:
+    """A prefixed principal key (environments.md §2.1); a miss is ``cortex.notFound.principal``."""
+    if prefix == "role":
+        raise Fault("cortex.invalidArgument.unspecified", reason="Script principal cannot be a role.", path="principal")
+    missing = Fault("cortex.notFound.principal", reason=f"Principal {prefix}.{key} not found.", path="principal")
+    if prefix == "serviceAccount":
+        if principals.service_account(key) is None:
+            raise missing
+        return principals.principal_for_service_account(key)
+    if key.lower() in ("public", "anonymous"):
+        base = Principal.public(org_id) if key.lower() == "public" else Principal.anonymous(org_id)
+        return replace(base, includes=principals.graph())
+    query: dict[str, Any] = {"org": org_id, "object": "account"}
+    if "@" in key:
+        query["email"] = key.strip().lower()
+    elif ObjectId.is_valid(key):
+        query["_id"] = ObjectId(key)
+    else:
+        raise missing
+    with map_store_errors():
+        doc = store.contexts.find_one(query)
+    if doc is None:
+        if principals.service_account(key) is not None:
+            return principals.principal_for_service_account(key)
+        raise missing
+    return _account_principal(doc, org_id, principals.graph())

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import functools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 
 from bson import ObjectId
 
-__all__ = ["ADMINISTRATOR", "ANONYMOUS", "DEVELOPER", "PROVIDER", "PUBLIC", "ROLE_INCLUDES", "SUPPORT", "Principal"]
+__all__ = [
+    "ADMINISTRATOR", "ANONYMOUS", "BUILTIN_ROLES", "DEVELOPER", "PROVIDER", "PUBLIC", "ROLE_INCLUDES", "SUPPORT",
+    "Principal", "RoleGraph", "expand_roles", "role_graph",
+]
 
 ANONYMOUS = ObjectId("000000000000000000000001")
 SYSTEM = ObjectId("000000000000000000000002")
@@ -18,6 +23,11 @@ DEVELOPER = ObjectId("000000000000000000000007")
 
 # Roles include other roles: holding Administrator means holding these too.
 ROLE_INCLUDES: dict[ObjectId, tuple[ObjectId, ...]] = {ADMINISTRATOR: (DEVELOPER, SUPPORT)}
+# The built-in role codes (fixed ids, objects-acl-query.md §4).
+BUILTIN_ROLES: dict[str, ObjectId] = {"administrator": ADMINISTRATOR, "provider": PROVIDER, "support": SUPPORT, "developer": DEVELOPER}
+
+# An org's include graph in hashable form, as a Principal carries it: ((role, (included, ...)), ...).
+RoleGraph = tuple[tuple[ObjectId, tuple[ObjectId, ...]], ...]
 
 ROLE_NAMES = {
     "administrator": ADMINISTRATOR,
@@ -28,7 +38,20 @@ ROLE_NAMES = {
 }
 
 
-def expand_roles(roles: list[ObjectId] | tuple[ObjectId, ...]) -> frozenset[ObjectId]:
+def role_graph(includes: Mapping[ObjectId, Iterable[ObjectId]]) -> RoleGraph:
+    """The hashable form of an include map (sorted, so equal graphs compare equal)."""
+    return tuple(sorted(((role, tuple(included)) for role, included in includes.items()), key=lambda pair: str(pair[0])))
+
+
+@functools.lru_cache(maxsize=256)
+def _includes(graph: RoleGraph) -> Mapping[ObjectId, tuple[ObjectId, ...]]:
+    return dict(graph) if graph else ROLE_INCLUDES
+
+
+def expand_roles(roles: Iterable[ObjectId], graph: RoleGraph = ()) -> frozenset[ObjectId]:
+    """The roles held, with every role they include, transitively. ``graph`` is the org's
+    include graph; empty means the built-in includes only."""
+    includes = _includes(graph)
     out: set[ObjectId] = set()
     pending = list(roles)
     while pending:
@@ -36,7 +59,7 @@ def expand_roles(roles: list[ObjectId] | tuple[ObjectId, ...]) -> frozenset[Obje
         if role in out:
             continue
         out.add(role)
-        pending.extend(ROLE_INCLUDES.get(role, ()))
+        pending.extend(includes.get(role, ()))
     return frozenset(out)
 
 
@@ -51,6 +74,8 @@ class Principal:
     name: dict[str, str] = field(default_factory=dict)
     # A token's scopes (rest-api-auth.md §5.6); None when the caller is not scoped.
     scope: tuple[str, ...] | None = None
+    # The org's role include graph (custom roles included); empty = built-in includes only.
+    includes: RoleGraph = ()
 
     @classmethod
     def anonymous(cls, org: ObjectId) -> Principal:
@@ -69,7 +94,11 @@ class Principal:
         return self._id not in (ANONYMOUS, PUBLIC)
 
     def all_roles(self, extra: tuple[ObjectId, ...] = ()) -> frozenset[ObjectId]:
-        return expand_roles(tuple(self.roles) + tuple(extra))
+        return expand_roles(tuple(self.roles) + tuple(extra), self.includes)
+
+    def expand(self, roles: Iterable[ObjectId]) -> frozenset[ObjectId]:
+        """``roles`` expanded through this principal's org include graph."""
+        return expand_roles(roles, self.includes)
 
     def has_role(self, role: ObjectId) -> bool:
         return role in self.all_roles()
@@ -79,7 +108,7 @@ class Principal:
         return self.has_role(ADMINISTRATOR)
 
     def with_roles(self, roles: tuple[ObjectId, ...]) -> Principal:
-        return Principal(_id=self._id, org=self.org, email=self.email, roles=tuple(self.roles) + tuple(roles), name=self.name, scope=self.scope)
+        return replace(self, roles=tuple(self.roles) + tuple(roles))
 
     def to_js(self) -> dict[str, object]:
         """What a script sees as ``script.principal`` (before it becomes a CortexObject)."""

@@ -30,6 +30,7 @@ from typing import Any
 from bson import ObjectId
 
 from ..faults import Fault
+from .acl_notation import PrincipalResolver, parse_acl, parse_level
 from .model import PROPERTY_TYPES, PropertyDef
 from .validators import (
     CONTEXT_VALIDATORS,
@@ -138,6 +139,45 @@ def _int_option(raw: Mapping[str, Any], key: str, default: int, low: int, high: 
     return int(value)
 
 
+def _level_option(raw: Mapping[str, Any], key: str, default: int, low: int, high: int, path: str) -> int:
+    """A level option: a word (``read``) or an integer (environments.md §1.3); ``""`` is the default."""
+    value = parse_level(raw.get(key), f"{path}.{key}", default=default)
+    assert value is not None
+    if not low <= value <= high:
+        raise _definition_fault(_RANGE, f"{path}.{key}", f"{key} must be between {low} and {high}.")
+    return value
+
+
+def _importing(resolver: PrincipalResolver) -> bool:
+    # An import's resolver says so (its lone ACL objects become [], environments.md §1.1).
+    return bool(getattr(resolver, "importing", False))
+
+
+def _acl_options(raw: Mapping[str, Any], options: dict[str, Any], path: str, resolver: PrincipalResolver | None) -> None:
+    """Normalise the ACL-like options into ``options``: level words become numbers and, with a
+    resolver, ACLs become stored entries and role codes ids."""
+    for key, default in (("grant", 0), ("referenceAccess", 5)):
+        if key in raw:
+            options[key] = _level_option(raw, key, default, 0, 8, path)
+    localization = raw.get("localization")
+    if isinstance(localization, Mapping):
+        local = dict(localization)
+        for key, default in (("readAccess", 4), ("writeAccess", 6)):
+            if key in local:
+                local[key] = _level_option(local, key, default, 1, 8, f"{path}.localization")
+        if resolver is not None and "acl" in local:
+            local["acl"] = parse_acl(local["acl"], "default", resolver, path=f"{path}.localization.acl", importing=_importing(resolver))
+        options["localization"] = local
+    if resolver is None:
+        return
+    for key, kind in (("defaultAcl", "default"), ("createAcl", "create"), ("pacl", "pacl")):
+        if key in raw:
+            options[key] = parse_acl(raw[key], kind, resolver, path=f"{path}.{key}", importing=_importing(resolver))
+    roles = raw.get("roles")
+    if isinstance(roles, list):
+        options["roles"] = [resolver.role(str(role), f"{path}.roles") for role in roles]
+
+
 def _parse_validators(raw: Any, prop_type: str, path: str) -> list[dict[str, Any]]:
     if raw is None:
         return []
@@ -172,7 +212,7 @@ def _parse_validators(raw: Any, prop_type: str, path: str) -> list[dict[str, Any
 
 
 def _parse_children(
-    raw: Mapping[str, Any], key: str, prop_type: str, path: str, custom_required: bool
+    raw: Mapping[str, Any], key: str, prop_type: str, path: str, custom_required: bool, resolver: PrincipalResolver | None
 ) -> list[PropertyDef]:
     items = raw.get(key)
     if items is None:
@@ -195,7 +235,7 @@ def _parse_children(
                 f"{path}.{item.get('name', key)}",
                 "A Document property cannot contain another Document.",
             )
-        child = parse_property(item, path_prefix=f"{path}.", custom_required=custom_required)
+        child = parse_property(item, path_prefix=f"{path}.", custom_required=custom_required, resolver=resolver)
         if child.name in seen:
             raise _definition_fault(_INVALID, f"{path}.{child.name}.name", f"Duplicate property name {child.name}.")
         seen.add(child.name)
@@ -204,12 +244,16 @@ def _parse_children(
 
 
 def parse_property(
-    raw: Mapping[str, Any], *, path_prefix: str = "", custom_required: bool = True
+    raw: Mapping[str, Any], *, path_prefix: str = "", custom_required: bool = True, resolver: PrincipalResolver | None = None
 ) -> PropertyDef:
     """Check and normalise one property definition (§3.1, §3.3).
 
     ``custom_required`` demands a custom name (``c_...`` or ``ns__...``); standard objects pass False.
     Options this layer does not interpret are kept untouched in ``PropertyDef.options``.
+    Level options (``readAccess``, ``grant``, ...) accept words. With a ``resolver`` (writes),
+    ``acl``, ``localization.acl``, ``defaultAcl``, ``createAcl`` and ``pacl`` take the ACL
+    notation (environments.md §1) and are stored parsed; without one (stored definitions being
+    loaded) ACL entries are kept as they are.
     Raises ``cortex.invalidArgument.validation`` with one child fault on the first problem.
     """
     if not isinstance(raw, Mapping):
@@ -262,8 +306,8 @@ def parse_property(
     max_items = _int_option(raw, "maxItems", 100, 0, MAX_ARRAY_ITEMS, path)
     if max_items < min_items:
         raise _definition_fault(_RANGE, f"{path}.maxItems", "maxItems must not be less than minItems.")
-    read_access = _int_option(raw, "readAccess", 4, 1, 8, path)
-    write_access = _int_option(raw, "writeAccess", 6, 1, 8, path)
+    read_access = _level_option(raw, "readAccess", 4, 1, 8, path)
+    write_access = _level_option(raw, "writeAccess", 6, 1, 8, path)
 
     indexed = bool(raw.get("indexed", False))
     unique = bool(raw.get("unique", False))
@@ -281,16 +325,27 @@ def parse_property(
     if prop_type == "Any":
         _int_option(raw, "maxSize", 0, 0, 2**53, path)
 
-    acl = raw.get("acl") or []
-    if not isinstance(acl, list) or not all(isinstance(entry, Mapping) for entry in acl):
-        raise _definition_fault(_CAST, f"{path}.acl", "acl must be an array of entries.")
+    options = dict(raw)
+    if resolver is not None:
+        acl = parse_acl(raw.get("acl"), "default", resolver, path=f"{path}.acl", importing=_importing(resolver))
+        if "acl" in raw:
+            options["acl"] = acl
+    else:
+        acl = raw.get("acl") or []
+        if not isinstance(acl, list) or not all(isinstance(entry, Mapping) for entry in acl):
+            raise _definition_fault(_CAST, f"{path}.acl", "acl must be an array of entries.")
+    for key, level in (("readAccess", read_access), ("writeAccess", write_access)):
+        if key in raw:
+            options[key] = level
+    _acl_options(raw, options, path, resolver)
 
     validators = _parse_validators(raw.get("validators"), prop_type, path)
     children: list[PropertyDef] = []
-    if prop_type == "Document":
-        children = _parse_children(raw, "properties", prop_type, path, custom_required)
-    elif prop_type == "Set":
-        children = _parse_children(raw, "documents", prop_type, path, custom_required)
+    if prop_type in ("Document", "Set"):
+        key = "properties" if prop_type == "Document" else "documents"
+        children = _parse_children(raw, key, prop_type, path, custom_required, resolver)
+        if isinstance(raw.get(key), list):
+            options[key] = [child.options for child in children]
 
     return PropertyDef(
         name=name,
@@ -311,7 +366,7 @@ def parse_property(
         acl=[dict(entry) for entry in acl],
         source_object=raw.get("sourceObject"),
         expandable=bool(raw.get("expandable", False)),
-        options=dict(raw),
+        options=options,
     )
 
 

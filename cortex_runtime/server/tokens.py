@@ -10,6 +10,8 @@ level matches any part (``script`` = ``script.execute`` = ``script.execute.*``).
 
 from __future__ import annotations
 
+import dataclasses
+
 import time
 from typing import Any
 
@@ -119,11 +121,4 @@ class Tokens:
                     raise Fault("cortex.accessDenied.invalidJwt", reason="The token was revoked.")
         principal = load_principal(self.store, org._id, claims.get("sub"))
         roles = tuple(ObjectId(r) for r in claims.get("cortex/rls") or [])
-        return Principal(
-            _id=principal._id,
-            org=principal.org,
-            email=principal.email,
-            roles=tuple(principal.roles) + roles,
-            name=principal.name,
-            scope=tuple(claims.get("cortex/scp") or ()),
-        )
+        return dataclasses.replace(principal, roles=tuple(principal.roles) + roles, scope=tuple(claims.get("cortex/scp") or ()))
