@@ -14,5 +14,7 @@ fi
 mkdir -p .venv/npm
 if ! cmp -s package-lock.json .venv/npm/package-lock.json || [ ! -d .venv/npm/node_modules ]; then
   cp package.json package-lock.json .venv/npm/
-  (cd .venv/npm && npm ci --no-audit --no-fund --loglevel=error)
+  # --ignore-scripts: @medable/mdctl-cli pulls in the native keytar module, which cannot build here (no
+  # libsecret); nothing we load needs an install script (tests drive mdctl-cli's lib/env, not its keytar entry).
+  (cd .venv/npm && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 fi

@@ -1,0 +1,1 @@
+"""Environments: the export form of definitions, and mdctl env import / export."""
