@@ -3,12 +3,17 @@
     cortex-runtime run PATH|- [--arguments JSON] [--type runner|route|trigger|job]
                               [--lib EXPORT=PATH ...] [--stats] [--timeout-ms N] [--max-ops N]
                               [--mongodb-uri URI]
+    cortex-runtime serve [--org CODE] [--deploy DIR] [--data DIR | --ephemeral] ...
+    cortex-runtime deploy DIR [--org CODE] [--data DIR | --url URL --api-key KEY --api-secret SECRET]
+    cortex-runtime export DIR [--org CODE] [--data DIR | --url URL --api-key KEY --api-secret SECRET]
     cortex-runtime prepare
 
 ``run`` gives the script a fresh org on the embedded store (or ``--mongodb-uri`` /
 ``MONGODB_URI``), running as that org's administrator, and prints its result as JSON on stdout (with ``--stats``:
 ``{"result": ..., "stats": {...}}``); on a fault it prints the fault JSON and exits 1.
 Console output of the script goes to stderr, one JSON line per call.
+``deploy`` and ``export`` load and write export folders (mdctl's layout) on a local store or,
+with ``--url``, through a running server's import and export endpoints.
 """
 
 from __future__ import annotations
@@ -167,7 +172,7 @@ def _serve_with(runtime: Runtime, args: argparse.Namespace) -> int:
     )
     if args.deploy:
         try:
-            deploy_directory(runtime, org, admin, Path(args.deploy))
+            deploy_any(runtime, org, admin, Path(args.deploy))
         except Fault as fault:
             print(json.dumps(fault.to_json()), file=sys.stderr)
             return 1
@@ -218,6 +223,18 @@ def _process_events(runtime: Runtime, stop: threading.Event) -> None:
             stop.wait(0.2)
 
 
+def deploy_any(runtime: Runtime, org: Any, admin: Any, directory: Path) -> None:
+    """``serve --deploy DIR``: an export folder (mdctl's layout) or a ``deploy.json`` folder."""
+    from .environment.folders import deploy_folder, is_export_folder
+
+    if (directory / "deploy.json").is_file() or not is_export_folder(directory):
+        deploy_directory(runtime, org, admin, directory)
+        return
+    report = deploy_folder(runtime, org, admin, directory)
+    if report.fault is not None:
+        raise report.fault
+
+
 def deploy_directory(runtime: Runtime, org: Any, admin: Any, directory: Path) -> list[str]:
     """Deploy the scripts listed in ``<directory>/deploy.json`` (file, label, name, type,
     configuration), creating or updating each by name. Returns the names."""
@@ -246,6 +263,75 @@ def deploy_directory(runtime: Runtime, org: Any, admin: Any, directory: Path) ->
     return names
 
 
+def _local_org(args: argparse.Namespace) -> tuple[Runtime, Any, Any]:
+    """The runtime, org and administrator of a local store (``--data``, default ``.cortex/``)."""
+    uri = args.mongodb_uri or os.environ.get("MONGODB_URI") or None
+    runtime = Runtime(mongodb_uri=uri, data_dir=None if uri else Path(args.data or DEFAULT_DATA_DIR))
+    admin_email = os.environ.get("CORTEX_ADMIN_EMAIL") or "admin@example.com"
+    org = runtime.orgs.get(args.org)
+    if org is None:
+        org, admin = runtime.orgs.create(args.org, admin_email=admin_email)
+    else:
+        admin = runtime.orgs.principal(org, admin_email)
+    return runtime, org, admin
+
+
+def _remote(args: argparse.Namespace) -> Any:
+    from .environment.folders import Remote
+
+    if not (args.api_key and args.api_secret):
+        raise Fault("cortex.invalidArgument.unspecified", reason="--url needs --api-key and --api-secret (a signing app of the org).")
+    return Remote(f"{args.url.rstrip('/')}/{args.org}/v2" if "/v2" not in args.url else args.url, args.api_key, args.api_secret)
+
+
+def _deploy(args: argparse.Namespace) -> int:
+    """``deploy DIR``: import an export folder, printing the import's lines; exit 1 on a fault."""
+    from .environment.folders import deploy_folder, fault_of
+    from .objects.embedded import StoreFileError
+
+    try:
+        if args.url:
+            lines = _remote(args).deploy(Path(args.dir))
+        else:
+            runtime, org, admin = _local_org(args)
+            try:
+                report = deploy_folder(runtime, org, admin, Path(args.dir))
+            finally:
+                runtime.close()
+            lines = report.lines + ([report.fault.to_json()] if report.fault is not None else [])
+    except Fault as fault:
+        return _fault_exit(fault)
+    except StoreFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for line in lines:
+        print(json.dumps(line, default=str))
+    return 1 if fault_of(lines) is not None else 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    """``export DIR``: write the org's environment in mdctl's layout."""
+    from .environment.folders import export_folder
+    from .objects.embedded import StoreFileError
+
+    try:
+        if args.url:
+            written = _remote(args).export(Path(args.dir))
+        else:
+            runtime, org, admin = _local_org(args)
+            try:
+                written = export_folder(runtime, org, admin, Path(args.dir))
+            finally:
+                runtime.close()
+    except Fault as fault:
+        return _fault_exit(fault)
+    except StoreFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps({"written": len(written), "dir": str(args.dir)}))
+    return 0
+
+
 def _prepare(args: argparse.Namespace) -> int:
     names = Sandbox().prepare()
     print(json.dumps({"compiled": names}))
@@ -272,11 +358,25 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--org", default="example", help="the org to serve (created when missing)")
     serve.add_argument("--mongodb-uri", help="a MongoDB server (default: MONGODB_URI, else the embedded store)")
-    serve.add_argument("--deploy", metavar="DIR", help="deploy the scripts listed in DIR/deploy.json (updating them by name)")
+    serve.add_argument("--deploy", metavar="DIR", help="deploy an export folder (mdctl's layout), or the scripts listed in DIR/deploy.json (updating them by name)")
     kept = serve.add_mutually_exclusive_group()
     kept.add_argument("--data", metavar="DIR", help=f"keep the embedded store in DIR (default: {DEFAULT_DATA_DIR}/ in the working directory)")
     kept.add_argument("--ephemeral", action="store_true", help="keep the embedded store in memory only")
     serve.set_defaults(handler=_serve)
+
+    for name, handler, text in (
+        ("deploy", _deploy, "import an export folder (mdctl env export layout) into an org"),
+        ("export", _export, "write an org's environment as an export folder (mdctl's layout)"),
+    ):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("dir", help="the export folder (the one holding env/ and manifest.json)")
+        command.add_argument("--org", default="example", help="the org (created locally when missing)")
+        command.add_argument("--data", metavar="DIR", help=f"the embedded store's folder (default: {DEFAULT_DATA_DIR}/)")
+        command.add_argument("--mongodb-uri", help="a MongoDB server instead of the embedded store")
+        command.add_argument("--url", help="a running server (http://host:port); then --api-key and --api-secret")
+        command.add_argument("--api-key", help="a signing app's key, with --url")
+        command.add_argument("--api-secret", help="that app's secret, with --url")
+        command.set_defaults(handler=handler)
 
     prepare = commands.add_parser("prepare", help="compile the built-in modules and npm libraries into the cache")
     prepare.set_defaults(handler=_prepare)

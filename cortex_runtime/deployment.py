@@ -64,7 +64,7 @@ class ScriptDeployer:
         self._compiler = compiler
         self._jobs = jobs
         self._clock = clock or SystemClock()
-        self._max_size = max_script_size
+        self.max_script_size = max_script_size
 
     def before(
         self, layer: ObjectLayer, obj: ObjectDef, event: str, doc: dict[str, Any] | None, existing: Mapping[str, Any] | None, options: Mapping[str, Any]
@@ -78,7 +78,7 @@ class ScriptDeployer:
         if not isinstance(source, str):
             raise _invalid("script must be a string of source.", "script.script", "cortex.invalidArgument.required")
         try:
-            self._compiler.compile(source, kind="library" if kind == "library" else "script", max_size=self._max_size)
+            self._compiler.compile(source, kind="library" if kind == "library" else "script", max_size=self.max_script_size)
         except Fault as fault:
             fault.path = fault.path or "script.script"
             raise
@@ -137,7 +137,10 @@ class ScriptDeployer:
         if self._others(layer, doc, {"type": "library", "configuration.export": export}) is not None:
             raise Fault("cortex.conflict.exists", reason=f"A library exported as {export} exists.", path="script.configuration.export")
         source = str(doc.get("script") or "")
-        entries = decorated_entries(doc, self._compiler.decorators(source)) if "@" in source else []
+        from .objects.roles import OrgPrincipals
+
+        resolver = OrgPrincipals(layer.store, layer.org_id).resolver()  # role codes in @route ACLs
+        entries = decorated_entries(doc, self._compiler.decorators(source), resolver=resolver) if "@" in source else []
         from .scheduler.cron import check_daily_cap
         from .server.routing import RoutePattern
 
@@ -164,6 +167,12 @@ class ScriptDeployer:
             raise _invalid("configuration.path must be a string.", "script.configuration.path")
         RoutePattern.compile(path)
         configuration["method"], configuration["path"] = method, path
+        if "acl" in configuration:  # create-type, at most 50 entries (environments.md §1.5)
+            from .objects.acl_notation import parse_acl
+            from .objects.roles import OrgPrincipals
+
+            resolver = OrgPrincipals(layer.store, layer.org_id).resolver()
+            configuration["acl"] = parse_acl(configuration["acl"], "create", resolver, path="script.configuration.acl", max_entries=50)
         if self._others(layer, doc, {"type": "route", "configuration.method": method, "configuration.path": path}) is not None:
             raise Fault("cortex.conflict.exists", reason=f"A route for {method.upper()} {path} exists.", path="script.configuration.path")
 

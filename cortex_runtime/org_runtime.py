@@ -17,18 +17,13 @@ from typing import Any
 from bson import ObjectId
 
 from .faults import Fault
+from .objects.acl_notation import BuiltinResolver, PrincipalResolver, parse_acl
 from .objects.store import Store, map_store_errors
 
 __all__ = ["KINDS", "decorated_entries", "dispatch_source", "org_runtime", "override_by_name"]
 
-KINDS = ("route", "trigger", "job", "object", "on")
-_LISTS = {"route": "routes", "trigger": "triggers", "job": "jobs", "object": "objects", "on": "events", "library": "libraries"}
-_ROLE_IDS = {
-    "administrator": "000000000000000000000004",
-    "provider": "000000000000000000000005",
-    "support": "000000000000000000000006",
-    "developer": "000000000000000000000007",
-}
+KINDS = ("route", "trigger", "job", "object", "on", "transform")
+_LISTS = {"route": "routes", "trigger": "triggers", "job": "jobs", "object": "objects", "on": "events", "transform": "transforms", "library": "libraries"}
 
 
 def _options(args: list[Any]) -> tuple[list[Any], dict[str, Any]]:
@@ -42,24 +37,15 @@ def _options(args: list[Any]) -> tuple[list[Any], dict[str, Any]]:
     return leading, options
 
 
-def _acl(value: Any) -> list[dict[str, Any]]:
-    """Route ACL strings (``role.administrator``, ``account.public``, ``account.<id>``) as entries."""
-    out = []
-    for item in value if isinstance(value, list) else [value] if value else []:
-        if isinstance(item, dict):
-            out.append(item)
-            continue
-        kind, _, target = str(item).partition(".")
-        if kind == "role":
-            out.append({"type": 3, "target": _ROLE_IDS.get(target.lower(), target), "allow": 1})
-        elif kind == "account":
-            ids = {"public": "000000000000000000000003", "anonymous": "000000000000000000000001"}
-            out.append({"type": 1, "target": ids.get(target, target), "allow": 1})
-    return out
+def _acl(value: Any, resolver: PrincipalResolver | None, path: str) -> list[dict[str, Any]]:
+    """A route ACL (``role.administrator``, ``account.public``, ``role.c_staff``, objects):
+    create-type, so levels are dropped and allow is 1; at most 50 entries (environments.md §1.5)."""
+    return parse_acl(value, "create", resolver or BuiltinResolver(), path=path, max_entries=50)
 
 
-def decorated_entries(script: Mapping[str, Any], decorators: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Runtime entries of a library's static decorators; bad arguments are deploy faults."""
+def decorated_entries(script: Mapping[str, Any], decorators: list[dict[str, Any]], *, resolver: PrincipalResolver | None = None) -> list[dict[str, Any]]:
+    """Runtime entries of a library's static decorators; bad arguments are deploy faults.
+    ``resolver`` resolves role codes and principals in ``@route`` ACLs (built-ins only without)."""
     export = (script.get("configuration") or {}).get("export")
     bound: dict[str, str] = {}
     for found in decorators:
@@ -103,7 +89,7 @@ def decorated_entries(script: Mapping[str, Any], decorators: list[dict[str, Any]
                 "method": str(method or "get").lower(),
                 "path": str(path or "").strip().lstrip("/"),
                 "priority": int(options.get("priority") or 0),
-                "acl": _acl(options.get("acl")),
+                "acl": _acl(options.get("acl"), resolver, f"{metadata['resource']}.acl"),
                 "authValidation": options.get("authValidation", "legacy"),
                 "urlEncoded": bool(options.get("urlEncoded")),
                 "plainText": bool(options.get("plainText")),
@@ -133,6 +119,10 @@ def decorated_entries(script: Mapping[str, Any], decorators: list[dict[str, Any]
         elif kind == "on":
             event = leading[0] if leading and isinstance(leading[0], str) else options.get("event")
             entries.append({**base, "name": options.get("name") or default_name, "configuration": {"event": event}})
+        elif kind == "transform":
+            # A transform is a class (before/each/after) named for the cursors that use it.
+            name = leading[0] if leading and isinstance(leading[0], str) else options.get("name") or found.get("className")
+            entries.append({**base, "name": name, "configuration": {}})
     return entries
 
 
@@ -178,7 +168,7 @@ def org_runtime(store: Store, org_id: ObjectId) -> dict[str, list[dict[str, Any]
     for doc in docs:
         entries.append(_saved_entry(doc))
         entries.extend(doc.get("runtime") or [])
-    result: dict[str, list[dict[str, Any]]] = {name: [] for name in ("routes", "triggers", "jobs", "objects", "libraries", "events", "policies", "expressions", "pipelines", "envs")}
+    result: dict[str, list[dict[str, Any]]] = {name: [] for name in ("routes", "triggers", "jobs", "objects", "libraries", "events", "transforms", "policies", "expressions", "pipelines", "envs")}
     for entry in override_by_name(entries):
         result[_LISTS.get(str(entry.get("type")), "libraries")].append(entry)
     result["triggers"].sort(key=lambda e: -float(e.get("weight") or 0))

@@ -27,6 +27,7 @@ from ..runtime import Runtime
 from ..sandbox import RunResult
 from .auth import Authenticator, normalise_path
 from .custom_routes import RouteTables, run_custom_route
+from .developer import RAW_BODY_PATHS, environment_export, environment_import
 from .tokens import in_scope
 from .rest import org_root, rest
 from .rendering import envelope, fault_response, json_response, ndjson_response, server_time
@@ -53,6 +54,8 @@ class Call:
     body: Any = None
     accept_ndjson: bool = False
     response_headers: dict[str, str] = field(default_factory=dict)
+    # The body as received, for endpoints that read it themselves (RAW_BODY_PATHS).
+    raw_body: bytes = b""
 
 
 Handler = Callable[[Runtime, Call], Any]
@@ -116,6 +119,8 @@ def script_runner(runtime: Runtime, call: Call) -> Any:
 ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/sys/script_runner", script_runner),
     ("GET", "/", org_root),
+    ("POST", "/developer/environment/import", environment_import),
+    ("POST", "/developer/environment/export", environment_export),
 ]
 
 
@@ -167,7 +172,7 @@ def create_app(runtime: Runtime, authenticator: Authenticator | None = None) -> 
                 raise Fault("cortex.invalidArgument.unspecified", reason=f"Unknown org {match.group('org')}.", path="org")
             path = normalise_path(match.group("rest") or "/")
             principal = auth.principal(org, incoming.headers, incoming.method, path)
-            body = _parse_body(incoming.body, incoming.headers.get("content-type"))
+            body = None if path in RAW_BODY_PATHS else _parse_body(incoming.body, incoming.headers.get("content-type"))
             if path == "/routes" or path.startswith("/routes/"):
                 route_path = incoming.raw_path.split("/routes", 1)[1] if "/routes" in incoming.raw_path else ""
                 route_request = {"method": incoming.method, "path": path, "headers": incoming.headers, "query": incoming.query, "body": body}
@@ -187,6 +192,7 @@ def create_app(runtime: Runtime, authenticator: Authenticator | None = None) -> 
                 query=incoming.query,
                 body=body,
                 accept_ndjson="application/x-ndjson" in incoming.headers.get("accept", ""),
+                raw_body=incoming.body,
             )
             headers = call.response_headers
             value = handler(runtime, call)
