@@ -13,13 +13,9 @@ from .clock import Clock, SystemClock
 from .config import Limits, limits_for
 from .deployment import DeployedLibraries, ScriptDeployer
 from .faults import Fault
-from .modules.accounts import AccountsModule
-from .modules.connections import ConnectionsModule
-from .modules.objects import ObjectsModule, ObjectsRun
+from .modules.catalog import standard_modules
+from .modules.objects import ObjectsRun
 from .modules.registry import ModuleRegistry
-from .modules.route import RouteModule
-from .modules.script import ScriptModule
-from .modules.xml import XmlModule
 from .objects.instances import HookChain, ObjectLayer
 from .objects.orgs import Org, Orgs, load_principal
 from .objects.principals import Principal
@@ -29,7 +25,7 @@ from .sandbox import OrgRef, RunResult, Sandbox
 from .sandbox.loader import ChainedLibraries, MappingLibraries
 from .scheduler import Job, JobResult, JobStore, Scheduler
 from .server.tokens import Tokens
-from .triggers import TriggerDispatcher, TriggerModule
+from .triggers import TriggerDispatcher
 
 __all__ = ["DEFAULT_MAX_DEPTH", "RunContext", "Runtime"]
 
@@ -68,7 +64,7 @@ class Runtime:
         self.clock = clock or SystemClock()
         self.jobs = JobStore(self.store)
         self.tokens = Tokens(self.store)
-        self.modules = ModuleRegistry([ObjectsModule(), ScriptModule(self), ConnectionsModule(), XmlModule(), TriggerModule(), AccountsModule(self), RouteModule()])
+        self.modules = ModuleRegistry(standard_modules(self))
         self.sandbox = sandbox if sandbox is not None else Sandbox(host_api=self.modules)
         if sandbox is not None:
             sandbox.host_api = self.modules

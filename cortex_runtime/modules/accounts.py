@@ -20,6 +20,7 @@ class AccountsModule:
     ``accounts.decodeAuthToken [token]``."""
 
     prefix = "accounts."
+    needs_runtime = True
 
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime

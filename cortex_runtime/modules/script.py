@@ -20,6 +20,7 @@ class ScriptModule:
     """
 
     prefix = "script."
+    needs_runtime = True
 
     def __init__(self, runtime: Any) -> None:
         self._runtime = runtime
