@@ -23,6 +23,7 @@ from bson import ObjectId
 
 from .clock import Clock, SystemClock
 from .faults import Fault
+from .objects.acl_notation import custom_name
 from .objects.instances import ObjectLayer
 from .objects.model import ObjectDef
 from .objects.store import Store, map_store_errors
@@ -71,6 +72,8 @@ class ScriptDeployer:
     ) -> dict[str, Any] | None:
         if obj.name != "script" or doc is None:
             return doc
+        if doc.get("name") is not None:
+            self._check_name(layer, doc)
         kind = doc.get("type")
         if kind not in SCRIPT_TYPES:
             raise _invalid(f"type must be one of {', '.join(SCRIPT_TYPES)}.", "script.type", "cortex.invalidArgument.enumValue")
@@ -120,6 +123,18 @@ class ScriptDeployer:
             if entry.get("type") == "job" and doc is not None and doc.get("active", True):
                 payload = {"script": doc["_id"], "entry": entry.get("name")}
                 self._jobs.upsert(layer.org_id, f"{name}:{entry.get('name')}", str(entry["configuration"]["cron"]), payload, self._clock.now())
+
+    @staticmethod
+    def _check_name(layer: ObjectLayer, doc: dict[str, Any]) -> None:
+        """A script's name: trimmed, ``c_`` added unless custom, the strict customName rule, unique (§3.2)."""
+        try:
+            doc["name"] = custom_name(doc["name"], "script.name")
+        except Fault as fault:
+            raise Fault("cortex.invalidArgument.validation", reason="Validation error.", faults=[fault]) from None
+        with map_store_errors():
+            clash = layer.store.contexts.find_one({"org": layer.org_id, "object": "script", "name": doc["name"], "_id": {"$ne": doc.get("_id")}}, {"_id": 1})
+        if clash is not None:
+            raise Fault("cortex.conflict.exists", reason=f"A script named {doc['name']} exists.", path="script.name")
 
     # ---- per type -------------------------------------------------------------------
 

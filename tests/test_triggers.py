@@ -96,15 +96,44 @@ def test_weight_order_memo_and_override_by_name(world):
     assert out.value == ["high", "low"]
 
 
+_TAGS = """
+const { trigger } = require('decorators')
+class Tags {
+  @trigger('create.before', { object: 'c_item', name: 'c_tag', weight: WEIGHT })
+  static tag({ new: pending }) { pending.update('c_s', 'VALUE') }
+}
+module.exports = Tags
+"""
+
+
 def test_same_name_needs_a_strictly_higher_weight_to_replace(world):
+    # Script names are unique (a second c_tag is cortex.conflict.exists); a decorated entry
+    # of the same type and name replaces the saved script only when it weighs strictly more.
     runtime, deploy, run = world
     deploy("c_tag", "create.before", "script.arguments.new.update('c_s', 'first')", weight=1)
-    deploy("c_tag", "create.before", "script.arguments.new.update('c_s', 'equal')", weight=1)
+
+    def library(weight: int, value: str) -> str:
+        return _TAGS.replace("WEIGHT", str(weight)).replace("VALUE", value)
+
+    created = run(f"return org.objects.scripts.insertOne({{label: 'Tags', name: 'c_tags', type: 'library', configuration: {{export: 'c_tags'}}, script: {library(1, 'equal')!r}}}).execute()")
+    assert created.ok, created.fault and created.fault.to_json()
     out = run("const id = org.objects.c_items.insertOne({c_n: 1}).execute(); return org.objects.c_items.find({_id: id}).next().c_s")
     assert out.value == "first"
-    deploy("c_tag", "create.before", "script.arguments.new.update('c_s', 'heavier')", weight=2)
+    updated = run(f"return org.objects.scripts.updateOne({{name: 'c_tags'}}, {{$set: {{script: {library(2, 'heavier')!r}}}}}).execute()")
+    assert updated.ok, updated.fault and updated.fault.to_json()
     out = run("const id = org.objects.c_items.insertOne({c_n: 2}).execute(); return org.objects.c_items.find({_id: id}).next().c_s")
     assert out.value == "heavier"
+
+
+def test_script_names_are_unique_and_custom(world):
+    runtime, deploy, run = world
+    deploy("c_tag", "create.before", "return true")
+    with pytest.raises(Exception) as raised:
+        deploy("c_tag", "create.before", "return true")
+    assert getattr(raised.value, "errCode", None) == "cortex.conflict.exists"
+    bad = run("return org.objects.scripts.insertOne({label: 'x', name: 'a__b__c', type: 'library', configuration: {export: 'c_abc'}, script: 'module.exports = 1'}).execute()")
+    assert bad.fault.errCode == "cortex.invalidArgument.validation"
+    assert bad.fault.faults[0].reason == "a__b__c cannot contain more than 1 namespace separator"
 
 
 @pytest.mark.parametrize("limit", [6, 3])

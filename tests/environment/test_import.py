@@ -47,7 +47,7 @@ def _runtime_listing(runtime: Runtime, org: Any, admin: Any) -> dict[str, Any]:
     def names(kind: str) -> list[str]:
         return sorted(str(entry.get("name")) for entry in listing.get(kind) or [])
 
-    return {kind: names(kind) for kind in ("routes", "triggers", "jobs", "events", "objects")}
+    return {kind: names(kind) for kind in ("routes", "triggers", "jobs", "events", "objects", "transforms")}
 
 
 def _org_state(runtime: Runtime, org: Any) -> dict[str, Any]:
@@ -91,13 +91,17 @@ def test_realistic_export_imports_every_resource(imported):
     assert trailer == ["manifest", "manifest-dependencies", "manifest-imports"]
 
 
-def test_runtime_lists_every_decorated_route_trigger_and_job(imported):
+def test_runtime_lists_every_route_trigger_and_job(imported):
     runtime, org, admin, _, _ = imported
     listing = _runtime_listing(runtime, org, admin)
-    assert {"c_clinic_ping", "c_clinic_add_note", "c_clinic_study_count"} <= set(listing["routes"])
-    assert {"c_note_stamp", "c_adverse_event_audit", "ab__run_defaults"} <= set(listing["triggers"])
-    assert "c_nightly_close_tasks" in listing["jobs"]
-    assert "c_on_study_activated" in listing["events"]
+    # Saved route/trigger/job scripts and every entry the decorated libraries declare; the
+    # inactive trigger c_adverse_event_notify is left out.
+    assert listing["routes"] == ["c_clinic_add_note", "c_clinic_ping", "c_clinic_study_count", "c_create_order", "c_health", "c_site_lookup", "patient-app__me"]
+    assert listing["triggers"] == ["ab__run_defaults", "c_adverse_event_audit", "c_note_stamp", "c_order_before_create", "c_task_response_completed", "dt__reading_after_create"]
+    assert listing["jobs"] == ["c_heartbeat_job", "c_nightly_close_tasks"]
+    assert listing["events"] == ["c_on_study_activated"]
+    assert listing["objects"] == ["ab__workflow"]
+    assert listing["transforms"] == ["c_mask_participant_email"]
 
 
 @pytest.fixture(scope="module")
