@@ -142,7 +142,12 @@ class Compiler:
 
     def decorators(self, source: str) -> list[dict]:
         """The decorators in ``source`` (class and member decorators with literal arguments,
-        className, methodName, static, line, column), for deploy-time registration."""
+        className, methodName, static, line, column), for deploy-time registration.
+        Cached by source hash like compiled code, so deploying a library again parses nothing."""
+        key = self.key(source, "decorators")
+        found = self.cache.get(key)
+        if found is not None:
+            return list(json.loads(found.code))
         ctx = self._context()
         self._load_babel(ctx)
         try:
@@ -152,6 +157,7 @@ class Compiler:
         if "error" in result:
             error = result["error"]
             raise Fault("cortex.invalidArgument.scriptCompilation", reason=f"{error.get('message')} (line {error.get('line')}, column {error.get('column')})")
+        self.cache.put(CompiledScript(code=json.dumps(result["decorators"]), source_hash=key, transformed=False))
         return list(result["decorators"])
 
     def release(self) -> None:

@@ -51,11 +51,11 @@ class Target:
 
 
 @pytest.fixture(scope="module")
-def targets() -> Iterator[tuple[Target, Target]]:
+def targets() -> Iterator[tuple[Target, Target, Target]]:
     node_modules()
-    servers = [Server("envone"), Server("envtwo")]
+    servers = [Server("envone"), Server("envtwo"), Server("envdeploy", "--deploy", str(FIXTURES / "realistic"))]
     try:
-        yield Target(servers[0], "envone"), Target(servers[1], "envtwo")
+        yield Target(servers[0], "envone"), Target(servers[1], "envtwo"), Target(servers[2], "envdeploy")
     finally:
         for server in servers:
             server.stop()
@@ -77,7 +77,7 @@ def _files(root: Path) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def imported(targets, tmp_path_factory) -> Any:
-    one, _ = targets
+    one, _, _ = targets
     folder = _copy("realistic", tmp_path_factory.mktemp("import"))
     return one.mdctl("import", folder)
 
@@ -90,7 +90,7 @@ def test_mdctl_imports_a_realistic_export_and_reports_every_resource(imported):
 
 
 def test_the_imported_runtime_lists_and_runs_routes_triggers_and_jobs(targets, imported):
-    one, _ = targets
+    one, _, _ = targets
     runtime = one.run("return org.read('runtime')")["data"]
     names = {kind: {entry["name"] for entry in runtime[kind]} for kind in ("routes", "triggers", "jobs")}
     assert {"c_health", "c_create_order", "c_clinic_ping"} <= names["routes"]
@@ -105,7 +105,7 @@ def test_the_imported_runtime_lists_and_runs_routes_triggers_and_jobs(targets, i
 
 
 def test_importing_again_changes_nothing_and_export_round_trips(targets, imported, tmp_path):
-    one, two = targets
+    one, two, _ = targets
     before = one.call("POST", "/developer/environment/export", {"manifest": {}})
     again = one.mdctl("import", _copy("realistic", tmp_path / "again"))
     assert again.ok, again.summary
@@ -127,7 +127,7 @@ def test_importing_again_changes_nothing_and_export_round_trips(targets, importe
 
 
 def test_a_broken_export_fails_naming_all_three_and_changes_nothing(targets, tmp_path):
-    _, two = targets
+    _, two, _ = targets
     before = two.call("POST", "/developer/environment/export", {"manifest": {}})
     result = two.mdctl("import", _copy("broken", tmp_path))
     assert not result.ok and not result.summary.get("complete")
@@ -135,3 +135,14 @@ def test_a_broken_export_fails_naming_all_three_and_changes_nothing(targets, tmp
     named = {child.get("resource") for child in fault.get("faults") or []}
     assert named == {"script.c_bad_syntax", "object.c_crate", "object.c_tag"}, fault
     assert two.call("POST", "/developer/environment/export", {"manifest": {}}) == before
+
+
+def test_serve_deploy_of_the_folder_gives_the_same_runtime_as_the_import(targets, imported):
+    one, _, deployed = targets
+
+    def listing(target: Target) -> dict[str, list[str]]:
+        runtime = target.run("return org.read('runtime')")["data"]
+        return {kind: sorted(entry["name"] for entry in entries) for kind, entries in runtime.items()}
+
+    assert listing(deployed) == listing(one)
+    assert deployed.call("GET", "/routes/health") == {"object": "result", "data": {"status": "ok", "service": "clinic"}}

@@ -57,11 +57,11 @@ def _node_modules() -> Path:
 class Server:
     """`cortex_runtime.cli serve` in a subprocess; `ready` is the JSON line it prints once listening."""
 
-    def __init__(self, org: str = ORG) -> None:
+    def __init__(self, org: str = ORG, *extra: str) -> None:
         self._stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
         env = dict(os.environ, CORTEX_API_KEY=API_KEY, CORTEX_API_SECRET=API_SECRET, PYTHONUNBUFFERED="1")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "cortex_runtime.cli", "serve", "--host", "127.0.0.1", "--port", "0", "--org", org, "--ephemeral"],
+            [sys.executable, "-m", "cortex_runtime.cli", "serve", "--host", "127.0.0.1", "--port", "0", "--org", org, "--ephemeral", *extra],
             cwd=ROOT,
             env=env,
             stdin=subprocess.DEVNULL,
