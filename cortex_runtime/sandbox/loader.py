@@ -11,6 +11,7 @@ expression ``(function (require, exports, module) {...})``. The globals
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Protocol
 
@@ -52,6 +53,33 @@ class ChainedLibraries:
         return None
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+# Non-ASCII characters JS reads as white space or line ends: outside a literal or a
+# comment, an escape of one would not be white space any more.
+_NON_ASCII_SPACE = re.compile(r"[\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]")
+
+# After a backslash the escape's own backslash would be read as escaped.
+_ESCAPED_NON_ASCII = re.compile(r"\\[^\x00-\x7f]")
+
+
+def _escape(chars: re.Match[str]) -> str:
+    data = chars.group().encode("utf-16-le", "surrogatepass")
+    return "".join(f"\\u{data[i] | data[i + 1] << 8:04x}" for i in range(0, len(data), 2))
+
+
+def ascii_source(code: str) -> str:
+    """``code`` with every non-ASCII character written as a ``\\uXXXX`` escape, which means
+    the same in string and regular expression literals, identifiers and comments (only a
+    template's raw text would differ); ``code`` as it is when one is white space or
+    follows a backslash.
+
+    A non-ASCII source crosses into the engine several times slower (sandbox/prelude.py),
+    and its JSON on the bridge is bigger: a library is sent to every run that requires it."""
+    if code.isascii() or _NON_ASCII_SPACE.search(code) or _ESCAPED_NON_ASCII.search(code):
+        return code
+    return _NON_ASCII.sub(_escape, code)
+
+
 def _is_library_name(name: str) -> bool:
     return name.startswith("c_") or "__" in name
 
@@ -62,6 +90,9 @@ class ModuleLoader:
         self._npm = npm
         self._max_script_size = max_script_size
         self._builtin_dir = js_prelude_dir() / "modules"
+        # npm library factories by name: their files do not change under a running
+        # process, so a require after the first costs neither a read nor a hash.
+        self._npm_factories: dict[str, str] = {}
 
     def builtin_modules(self) -> list:
         return sorted(
@@ -74,8 +105,11 @@ class ModuleLoader:
         if "/" not in name and builtin.is_file():
             return self._wrap(self._compiler.compile(builtin.read_text(encoding="utf-8"), kind="builtin").code, strict=True)
         if self._npm.is_requirable(name):
-            compiled = self._compiler.compile(self._npm.main_source(name), kind="npm")
-            return self._wrap(compiled.code, strict=False)
+            factory = self._npm_factories.get(name)
+            if factory is None:
+                compiled = self._compiler.compile(self._npm.main_source(name), kind="npm")
+                factory = self._npm_factories[name] = self._wrap(ascii_source(compiled.code), strict=False)
+            return factory
         if _is_library_name(name):
             source = libraries.library_source(name) if libraries is not None else None
             if source is None:
