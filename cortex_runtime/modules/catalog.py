@@ -1,5 +1,9 @@
 """Every script module implemented in Python, in one list (compare modules.md §33).
 
+Modules that must act on the script's own values (``util``, ``util.id``, ``util.paths``,
+``util.values``, ``util.hex``) are plain JS in ``js_prelude/65_util.js``, found by
+``__cx_builtinModules`` in ``js_prelude/60_modules.js``.
+
 Each entry is ``(python module, class)``; a class whose constructor takes the runtime says so
 with ``needs_runtime = True``. ``standard_modules`` builds them for a Runtime's registry.
 """
@@ -29,10 +33,7 @@ CATALOG: tuple[tuple[str, str], ...] = (
     ("cortex_runtime.modules.crypto", "CryptoModule"),
     ("cortex_runtime.modules.base64", "Base64Module"),
     ("cortex_runtime.modules.qs", "QsModule"),
-    ("cortex_runtime.modules.util_id", "UtilIdModule"),
     ("cortex_runtime.modules.util_ip", "UtilIpModule"),
-    ("cortex_runtime.modules.util_paths", "UtilPathsModule"),
-    ("cortex_runtime.modules.util_values", "UtilValuesModule"),
     ("cortex_runtime.modules.schemas", "SchemasModule"),
     ("cortex_runtime.modules.session", "SessionModule"),
 )
