@@ -4,23 +4,23 @@ Stored in the ``configs`` collection as ``{org, key, value, isPublic}``, where t
 module reads them. Only lenient-custom keys are imported (others are skipped, as on the
 platform). ``merge: true`` deep-merges into the stored value (the platform computes that
 merge and then stores the unmerged value; we store the merge). The org's configs together
-may hold at most 512 KiB of JSON (``cortex.tooLarge.config``).
+may hold at most ``MAX_CONFIG_BYTES`` of BSON (``cortex.tooLarge.config``; the size check is
+the config module's, ``modules/config.py``).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ...faults import Fault
+from ...modules.config import MAX_CONFIG_BYTES
+from ...modules.config import config_size as _size
 from ...objects.store import map_store_errors
 from ..resources import Resource, is_custom_name
 from .base import EnvContext, ImportContext, Kind, Undo
 
 __all__ = ["ConfigKind", "MAX_CONFIG_BYTES"]
-
-MAX_CONFIG_BYTES = 512 * 1024
 
 
 def _merge(stored: Any, given: Any) -> Any:
@@ -30,10 +30,6 @@ def _merge(stored: Any, given: Any) -> Any:
             out[key] = _merge(stored.get(key), value)
         return out
     return given
-
-
-def _size(value: Any) -> int:
-    return len(json.dumps(value, separators=(",", ":"), default=str).encode())
 
 
 class ConfigKind(Kind):
