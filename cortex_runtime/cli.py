@@ -117,6 +117,7 @@ def _serve(args: argparse.Namespace) -> int:
     except StoreFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    runtime.debug_module = bool(getattr(args, "debug_module", False))
     try:
         return _serve_with(runtime, args)
     finally:
@@ -362,6 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
     kept = serve.add_mutually_exclusive_group()
     kept.add_argument("--data", metavar="DIR", help=f"keep the embedded store in DIR (default: {DEFAULT_DATA_DIR}/ in the working directory)")
     kept.add_argument("--ephemeral", action="store_true", help="keep the embedded store in memory only")
+    serve.add_argument("--debug-module", action="store_true", help="make require('debug') available to scripts (echo, sleep, log, fault; for tests and development)")
     serve.set_defaults(handler=_serve)
 
     for name, handler, text in (

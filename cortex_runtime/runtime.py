@@ -46,6 +46,8 @@ class RunContext:
     trigger: Any = None
     # A route run's share of its request: {"memo": {...}, "next": bool} (layered routes).
     route: dict[str, Any] | None = None
+    # The login session's id when the request has one (require('session'), modules/session.py).
+    session: str | None = None
 
 
 class Runtime:
@@ -75,6 +77,9 @@ class Runtime:
         # Without a background worker (tests, the CLI), queued after-triggers run when the
         # top-level run that queued them ends; the server turns this off and runs a worker.
         self.drain_events = True
+        # ``require('debug')`` exists only when this is set (``serve --debug-module``; the
+        # platform's ``sandbox.debug.enableDebugModule``, off by default).
+        self.debug_module: bool = False
 
     def close(self) -> None:
         """Release the store (the embedded store writes its file one last time)."""
@@ -104,6 +109,7 @@ class Runtime:
         trigger: Any = None,
         extra: dict[str, Any] | None = None,
         route: dict[str, Any] | None = None,
+        session: str | None = None,
     ) -> RunResult:
         """Run a script as ``principal`` of ``org``; every run leaves a log record (object ``log``).
 
@@ -114,7 +120,7 @@ class Runtime:
             return RunResult(fault=fault)
         layer = self.layer(org, principal)
         layer.run_depth = depth
-        context = RunContext(org=org, principal=principal, objects=ObjectsRun(layer), depth=depth, trigger=trigger, route=route)
+        context = RunContext(org=org, principal=principal, objects=ObjectsRun(layer), depth=depth, trigger=trigger, route=route, session=session)
         deployed = DeployedLibraries(self.store, org._id)
         sources = ChainedLibraries([MappingLibraries(libraries), deployed]) if libraries else deployed
         began = self.clock.now()
@@ -143,8 +149,14 @@ class Runtime:
         return self.triggers.process(limit)
 
     def _log(self, org: Org, principal: Principal, script_type: str, script_id: Any, began: Any, result: RunResult) -> None:
-        """The run's log record (src 2 script; lvl 0 error or 2 info), kept 30 days."""
+        """The run's log record (src 2 script; lvl 0 error or 2 info), kept 30 days.
+
+        One record per run; ``logger`` calls write records of their own (src 0, see
+        modules/logger.py) and console output stays with the run (``RunResult.logs``), as on
+        the platform, where console records are not log records. ``pid`` and ``oid`` are
+        both the run's principal (``script.as`` changes who acts, not who ran the script)."""
         fault = result.fault.to_json() if result.fault is not None else None
+        trace = (fault or {}).get("trace") if fault else None
         record = {
             "org": org._id,
             "object": "log",
@@ -153,6 +165,7 @@ class Runtime:
             "sid": script_id,
             "stp": script_type,
             "pid": principal._id,
+            "oid": principal._id,
             "beg": began,
             "end": self.clock.now(),
             "exp": began + timedelta(days=30),
@@ -163,7 +176,7 @@ class Runtime:
             "in": 0,
             "out": 0,
             "err": fault,
-            "trc": (fault or {}).get("trace", "").splitlines() if fault else None,
+            "trc": trace.splitlines() if isinstance(trace, str) and trace else None,
             "owner": {"_id": principal._id},
             "creator": {"_id": principal._id},
             "acl": [],

@@ -1,6 +1,13 @@
 "use strict";
 // console: every call is captured into the run's log by the host, never printed
 // (a prelude unit, see 00_bridge.js).
+//
+// As the platform has it (modules.md section 5, src): log, info, warn and error are persisted,
+// each with its level and the stack trace of the call; table, assert, count, time,
+// timeEnd, group, groupEnd and groupCollapsed are accepted and do nothing (deprecated).
+// Every method is variadic, returns undefined and never throws: a value the bridge
+// cannot carry drops the call, like a call the host finds too large (about 8 KB).
+// Only a limit (ops, memory, stack) still ends the script.
 
 const __cx_call = __cx_unit("codec").call;
 
@@ -16,17 +23,29 @@ const __cx_consoleMethod = function (level) {
       return;
     }
     const args = Array.prototype.slice.call(arguments);
-    __cx_consoleFull = __cx_call("console", [level, args, getCurrentStackTrace()]) === false;
+    try {
+      __cx_consoleFull = __cx_call("console", [level, args, getCurrentStackTrace()]) === false;
+    } catch (e) {
+      if (__cx_dead || __cx_limitKind(e)) throw e;
+    }
   };
 };
+
+const __cx_consoleNothing = function () {};
 
 const console = Object.freeze({
   log: __cx_consoleMethod("log"),
   info: __cx_consoleMethod("info"),
   warn: __cx_consoleMethod("warn"),
   error: __cx_consoleMethod("error"),
-  debug: __cx_consoleMethod("debug"),
-  trace: __cx_consoleMethod("trace"),
+  table: __cx_consoleNothing,
+  assert: __cx_consoleNothing,
+  count: __cx_consoleNothing,
+  time: __cx_consoleNothing,
+  timeEnd: __cx_consoleNothing,
+  group: __cx_consoleNothing,
+  groupEnd: __cx_consoleNothing,
+  groupCollapsed: __cx_consoleNothing,
 });
 
 ({ console: console });

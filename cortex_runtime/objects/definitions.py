@@ -143,6 +143,7 @@ def standard_definitions() -> dict[str, ObjectDef]:
             _prop("sid", "ObjectId", indexed=True, writable=False),
             _prop("stp", "String", indexed=True, writable=False),
             _prop("pid", "ObjectId", indexed=True, writable=False),
+            _prop("oid", "ObjectId", indexed=True, writable=False),
             _prop("beg", "Date", indexed=True, writable=False),
             _prop("end", "Date", writable=False),
             _prop("exp", "Date", writable=False),

@@ -86,6 +86,10 @@ COLLECTIONS: dict[str, tuple[Index, ...]] = {
     "counters": (_ix("org", "name", unique=True),),
     "configs": (_ix("org", "key", unique=True),),
     "events": (_ix("org", "key"), _ix("state", "start")),
+    # Per-script hourly stats (api.stats), computed from the log records.
+    "stats": (_ix("org", "code", "-starting"),),
+    # The script containers of login sessions (require('session')), one per org and session id.
+    "sessions": (_ix("org", "session", unique=True),),
 }
 
 # Objects whose instances live outside ``contexts``.
@@ -120,6 +124,8 @@ class Store:
         self.counters: Collection[Any] = db["counters"]
         self.configs: Collection[Any] = db["configs"]
         self.events: Collection[Any] = db["events"]
+        self.sessions: Collection[Any] = db["sessions"]
+        self.stats: Collection[Any] = db["stats"]
 
     def instances(self, object_name: str) -> Collection[Any]:
         """The collection holding the instances of ``object_name``."""

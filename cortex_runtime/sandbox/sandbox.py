@@ -36,6 +36,10 @@ __all__ = ["HostApi", "LogEntry", "OrgRef", "RunResult", "RunStats", "Sandbox"]
 log = logging.getLogger(__name__)
 
 MAX_LOG_BYTES = 1024 * 1024
+# modules.md section 5 (src): a console call whose arguments serialise to more than ~8 KB is dropped silently.
+MAX_CONSOLE_ENTRY_BYTES = 8 * 1024
+# modules.md section 5 (src): the console methods that are persisted (the others are accepted no-ops).
+CONSOLE_LEVELS = frozenset({"log", "info", "warn", "error"})
 
 
 class HostApi(Protocol):
@@ -113,6 +117,8 @@ class RunInfo:
     deadline: float
     libraries: LibrarySource | None
     context: Any = None
+    # The script being run (deployed scripts), for the log records modules write (logger).
+    script_id: Any = None
     ops_used: int = 0
     host_calls: int = 0
     log_bytes: int = 0
@@ -326,6 +332,7 @@ class Sandbox:
             deadline=time.monotonic() + limits.timeout_ms / 1000,
             libraries=libraries,
             context=context,
+            script_id=script_id,
         )
         started_at = int(time.time() * 1000)
 
@@ -493,10 +500,15 @@ class Sandbox:
 
     @staticmethod
     def _console(run: RunInfo, args: list[Any]) -> bool:
-        """Append to the run's log; False once the log is full (MAX_LOG_BYTES)."""
+        """Append to the run's log; False once the log is full (MAX_LOG_BYTES). A call of
+        another level, or one larger than MAX_CONSOLE_ENTRY_BYTES, is dropped silently."""
         level, values, trace = args[0], args[1], args[2]
+        if level not in CONSOLE_LEVELS or not isinstance(values, list):
+            return True
         plain = to_plain(values)
         size = len(json.dumps(plain, default=str))
+        if size > MAX_CONSOLE_ENTRY_BYTES:
+            return True
         if run.log_bytes + size > MAX_LOG_BYTES:
             run.logs.append(LogEntry("warn", ["console output truncated: 1 MB per run"], None))
             run.log_bytes = MAX_LOG_BYTES + 1
