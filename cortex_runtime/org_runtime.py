@@ -176,18 +176,60 @@ def org_runtime(store: Store, org_id: ObjectId) -> dict[str, list[dict[str, Any]
     return result
 
 
+# Decorated trigger handlers get ``memo`` and ``body`` as path accessors (decorators-expressions.md
+# §3.2): ``memo()`` / ``memo('a.b')`` / ``memo('a.b', v)`` over the operation's shared memo, and
+# ``body()`` / ``body('c_x')`` / ``body('c_x', v)`` over the pending write (``new``), a write
+# being ``new.update(path, v)``. Prototype names read back null and are not written.
+_TRIGGER_ACCESSORS = """
+const unsafe = function (part) { return part === '__proto__' || part === 'constructor' || part === 'prototype' };
+const accessor = function (read, write) {
+  return function (path, value) {
+    let current = read();
+    if (arguments.length === 0) return current;
+    const parts = String(path).split('.');
+    if (arguments.length > 1) return parts.some(unsafe) ? undefined : write(String(path), parts, value);
+    for (const part of parts) {
+      if (unsafe(part)) return null;
+      if (current === null || typeof current !== 'object' || !Object.prototype.hasOwnProperty.call(current, part)) return undefined;
+      current = current[part];
+    }
+    return current;
+  };
+};
+const args = script.arguments || {};
+const memo = accessor(function () { return args.memo }, function (path, parts, value) {
+  let target = args.memo;
+  for (const part of parts.slice(0, -1)) {
+    if (target[part] === null || typeof target[part] !== 'object') target[part] = {};
+    target = target[part];
+  }
+  target[parts[parts.length - 1]] = value;
+});
+const body = accessor(function () { return args.new }, function (path, parts, value) {
+  if (!args.new || typeof args.new.update !== 'function') throw Fault.create('cortex.accessDenied.unspecified', { reason: 'Only before-triggers of creates and updates can change the write.' });
+  args.new.update(path, value);
+});
+"""
+
+
 def dispatch_source(entry: Mapping[str, Any]) -> str:
-    """The script that loads a decorated entry's library and calls its handler."""
+    """The script that loads a decorated entry's library and calls its handler with the
+    argument its type gets (scripting-core.md §2.5, decorators-expressions.md §3.1-§3.2):
+    routes ``{req, res, body, next, runtime}`` (``body`` is ``req.body``, the body accessor of a
+    decorated route), triggers ``{context, old, previous, new, current, modified, dryRun, params,
+    inline, event, body, memo, runtime}``, jobs ``{context, runtime}``."""
     metadata = entry.get("metadata") or {}
     signature = f"{metadata.get('className')}.{metadata.get('methodName')}"
     runtime = {k: v for k, v in entry.items() if k not in ("script",)}
+    kind = str(entry.get("type"))
     argument = {
         "route": "{req: require('request'), res: require('response'), body: require('request').body, next: require('request').next, runtime: runtime}",
-        "trigger": "{context: script.context, old: script.arguments.old, previous: script.arguments.old, new: script.arguments.new, current: script.arguments.new, modified: script.arguments.modified, dryRun: !!script.arguments.dryRun, params: script.arguments, inline: script.inline, event: script.event, memo: script.arguments.memo, runtime: runtime}",
+        "trigger": "{context: script.context, old: args.old, previous: args.old, new: args.new, current: args.new, modified: args.modified || [], dryRun: !!args.dryRun, params: args, inline: script.inline, event: script.event, body: body, memo: memo, runtime: runtime}",
         "job": "{context: script.context, runtime: runtime}",
-    }.get(str(entry.get("type")), "{runtime: runtime}")
+    }.get(kind, "{runtime: runtime}")
     return (
         f"require({json.dumps(metadata.get('scriptExport'))});\n"
         f"const runtime = {json.dumps(runtime, default=str)};\n"
-        f"return require('decorators').handler({json.dumps(signature)})({argument});\n"
+        + (_TRIGGER_ACCESSORS if kind == "trigger" else "")
+        + f"return require('decorators').handler({json.dumps(signature)})({argument});\n"
     )

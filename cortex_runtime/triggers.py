@@ -3,14 +3,16 @@
 ``TriggerDispatcher`` is a write hook of the object layer:
 
 - before-triggers (``<event>.before``) run inline, in descending weight, sharing one
-  ``memo``. They see ``old``/``new``/``modified``/``dryRun`` and may change the pending write
-  through ``script.arguments.new.update/push/delete`` (host call ``trigger.write``). Returning
+  ``memo``. They see ``old``/``new``/``modified``/``dryRun`` (``trigger_arguments``) and may
+  change the pending write through ``script.arguments.new.update/push/delete`` or
+  ``script.context.update/push/delete`` (host call ``trigger.write``). Returning
   exactly ``false`` cancels with ``cortex.error.triggerCancelled``; throwing cancels with the
   thrown fault. Nothing is written either way.
 - after-triggers (``<event>.after``) run once the write is stored and cannot undo it. With
   ``configuration.inline`` they run right away; otherwise they are queued in the store's
   ``queue`` collection and run exactly once by whichever worker claims them
   (``Runtime.process_events``), so a crash between the write and the run loses nothing.
+  They get the memo the before-triggers of the same write left.
 
 A trigger runs one level deeper than the run that wrote; past the depth limit the child
 fails before it starts (``script.invalidArgument.executionDepthExceeded``).
@@ -40,10 +42,11 @@ from .sandbox import RunInfo
 if TYPE_CHECKING:
     from .runtime import Runtime
 
-__all__ = ["TriggerDispatcher", "TriggerModule", "TriggerState"]
+__all__ = ["TriggerDispatcher", "TriggerModule", "TriggerState", "trigger_arguments"]
 
 NO_TRIGGERS_ON = ("view", "script", "org", "object", "log")
 CLAIM_LEASE = timedelta(seconds=60)
+MEMOS_KEPT = 256
 FINISHED_KEPT = timedelta(days=1)  # finished queue records stay a day for inspection, then expire
 
 
@@ -64,6 +67,62 @@ def _plain(doc: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return {k: v for k, v in doc.items() if k not in ("org", "acl")}
 
 
+def _modified(doc: Mapping[str, Any] | None, existing: Mapping[str, Any] | None) -> list[str]:
+    """The properties the write sets, changes or removes (system keys aside)."""
+    if doc is None:
+        return []
+    if existing is None:
+        return sorted(k for k in doc if k not in SYSTEM_KEYS)
+    names = (set(doc) | set(existing)) - set(SYSTEM_KEYS)
+    return sorted(k for k in names if doc.get(k) != existing.get(k))
+
+
+def _paths(script: Mapping[str, Any]) -> list[str]:
+    """``configuration.paths``: the top-level properties ``old``/``new`` are limited to (none = all)."""
+    paths = (script.get("configuration") or {}).get("paths")
+    return [str(p).split(".")[0] for p in paths if isinstance(p, str) and p] if isinstance(paths, list) else []
+
+
+def trigger_arguments(script: Mapping[str, Any], event: str, doc: Mapping[str, Any] | None, existing: Mapping[str, Any] | None, memo: dict[str, Any]) -> dict[str, Any]:
+    """``script.arguments`` of a trigger (scripting-core.md §2.1, §2.5).
+
+    ``old`` is the stored document (absent on create), ``new`` the pending one: the whole
+    document on create, the modified properties (with ``_id`` and ``object``) on update, absent on
+    delete. With ``configuration.paths`` both hold only those properties. ``modified`` lists the
+    modified properties (``[]`` on delete), ``dryRun`` is there for before events only, and
+    ``memo`` is the one all triggers of the operation share."""
+    operation, _, when = event.rpartition(".")
+    modified = _modified(doc, existing)
+    old = _plain(existing)
+    new = _plain(doc)
+    if new is not None and operation == "update":
+        new = {k: v for k, v in new.items() if k in ("_id", "object") or k in modified}
+    paths = _paths(script)
+    if paths:
+        keep = set(paths) | {"_id", "object"}
+        old = None if old is None else {k: v for k, v in old.items() if k in keep}
+        new = None if new is None else {k: v for k, v in new.items() if k in keep}
+    arguments: dict[str, Any] = {"modified": modified if operation != "delete" else [], "memo": memo}
+    if old is not None:
+        arguments["old"] = old
+    if new is not None:
+        arguments["new"] = new
+    if when == "before":
+        arguments["dryRun"] = False
+    return arguments
+
+
+def _subject(obj: ObjectDef, arguments: Mapping[str, Any]) -> dict[str, Any] | None:
+    """``script.context``: the pending document when there is one (its values as the write
+    stands when the trigger starts), else ``{_id, object}`` of the stored one."""
+    new, old = arguments.get("new"), arguments.get("old")
+    if isinstance(new, dict) and new.get("_id") is not None:
+        return {**new, "object": obj.name}
+    if isinstance(old, dict) and old.get("_id") is not None:
+        return {"_id": old["_id"], "object": obj.name}
+    return None
+
+
 class TriggerDispatcher:
     """Write hook running trigger scripts; see the module docstring."""
 
@@ -71,6 +130,10 @@ class TriggerDispatcher:
         self._runtime = runtime
         self._events = runtime.store.queue
         self._cache: dict[Any, tuple[int, list[dict[str, Any]]]] = {}
+        # The memo the before-triggers of a write leave for its after-triggers, by layer,
+        # object, event and instance; taken by after(). A write that fails in between leaves
+        # one behind: only the latest MEMOS_KEPT are kept.
+        self._memos: dict[tuple[int, str, str, str], dict[str, Any]] = {}
 
     def _scripts(self, layer: ObjectLayer, obj: ObjectDef, event: str) -> list[dict[str, Any]]:
         """The triggers for ``event`` on ``obj``: highest weight per name, heaviest first."""
@@ -119,9 +182,10 @@ class TriggerDispatcher:
         if not scripts:
             return doc
         state = TriggerState(layer=layer, obj=obj, pending=copy.deepcopy(doc) if doc is not None else None)
-        modified = sorted(k for k in (doc or {}) if k not in SYSTEM_KEYS and (existing is None or doc is None or doc.get(k) != existing.get(k)))
         for script in scripts:
-            arguments = {"old": _plain(existing), "new": _plain(state.pending), "modified": modified, "dryRun": bool(options.get("dryRun")), "memo": state.memo}
+            # Each trigger sees the write as the earlier ones left it.
+            arguments = trigger_arguments(script, f"{event}.before", state.pending, existing, state.memo)
+            arguments["dryRun"] = bool(options.get("dryRun"))
             result = self._run(layer, script, obj, f"{event}.before", arguments, state, inline=True)
             if result.fault is not None:
                 raise result.fault
@@ -129,18 +193,33 @@ class TriggerDispatcher:
                 raise Fault("cortex.error.triggerCancelled")
             if result.memo is not None:
                 state.memo = result.memo
+        self._keep_memo(layer, obj, event, doc if doc is not None else existing, state.memo)
         return state.pending if state.changed else doc
+
+    def _keep_memo(self, layer: ObjectLayer, obj: ObjectDef, event: str, doc: Mapping[str, Any] | None, memo: dict[str, Any]) -> None:
+        if not memo or not doc:
+            return
+        memos = self._memos
+        memos[(id(layer), obj.name, event, str(doc.get("_id")))] = memo
+        while len(memos) > MEMOS_KEPT:
+            memos.pop(next(iter(memos)))
+
+    def _take_memo(self, layer: ObjectLayer, obj: ObjectDef, event: str, doc: Mapping[str, Any] | None) -> dict[str, Any]:
+        return self._memos.pop((id(layer), obj.name, event, str((doc or {}).get("_id"))), None) or {}
 
     def after(self, layer: ObjectLayer, obj: ObjectDef, event: str, doc: Mapping[str, Any] | None, existing: Mapping[str, Any] | None) -> None:
         if obj.name in NO_TRIGGERS_ON:
             return
         scripts = self._scripts(layer, obj, f"{event}.after")
-        modified = sorted(k for k in (doc or {}) if k not in SYSTEM_KEYS and (existing is None or doc is None or doc.get(k) != existing.get(k)))
+        memo = self._take_memo(layer, obj, event, doc if doc is not None else existing)
         for script in scripts:
-            arguments = {"old": _plain(existing), "new": _plain(doc), "modified": modified if event != "delete" else [], "memo": {}}
+            arguments = trigger_arguments(script, f"{event}.after", doc, existing, memo)
             if (script.get("configuration") or {}).get("inline"):
-                self._run(layer, script, obj, f"{event}.after", arguments, None, inline=True)
+                result = self._run(layer, script, obj, f"{event}.after", arguments, None, inline=True)
+                if result.memo is not None:
+                    memo = result.memo
                 continue
+            arguments["memo"] = copy.deepcopy(memo)
             with map_store_errors():
                 self._events.insert_one(
                     {
@@ -161,7 +240,7 @@ class TriggerDispatcher:
         principal = layer.principal
         if script.get("principal"):
             principal = load_principal(layer.store, layer.org_id, script["principal"])
-        subject = (arguments.get("new") or arguments.get("old") or {}).get("_id")
+        subject = _subject(obj, arguments)
         org = self._runtime.orgs.get_by_id(layer.org_id)
         return self._runtime.run(
             str(script.get("script") or ""),
@@ -173,7 +252,7 @@ class TriggerDispatcher:
             inline=inline,
             trigger=state,
             script_id=script.get("_id"),
-            extra={"event": event, "subject": {"_id": subject, "object": obj.name} if subject is not None else None},
+            extra={"event": event, "subject": subject},
         )
 
     def fire_custom(self, layer: ObjectLayer, event: str, arguments: Any) -> None:

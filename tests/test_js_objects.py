@@ -379,7 +379,9 @@ def test_wrap_gives_instances(host):
 
 
 def _streamed(host: FakeHost, source: str) -> tuple[dict[str, str], str]:
-    result = Sandbox(cache_dir=None, host_api=host).run(source)
+    # stream() writes the route's HTTP response, so the run needs a request.
+    request = {"method": "GET", "path": "/routes/things", "headers": {}, "query": {}, "params": {}, "body": None}
+    result = Sandbox(cache_dir=None, host_api=host).run(source, script_type="route", request=request)
     assert result.ok, result.fault and result.fault.to_json()
     assert result.response is not None
     return result.response["headers"], result.response["body"]

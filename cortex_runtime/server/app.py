@@ -26,7 +26,7 @@ from ..objects.principals import DEVELOPER, Principal
 from ..runtime import Runtime
 from ..sandbox import RunResult
 from .auth import Authenticator, normalise_path
-from .custom_routes import RouteTables, run_custom_route
+from .custom_routes import RouteTables, cookie_headers, run_custom_route
 from .developer import RAW_BODY_PATHS, environment_export, environment_import
 from .tokens import in_scope
 from .rest import org_root, rest
@@ -125,16 +125,32 @@ ROUTES: list[tuple[str, str, Handler]] = [
 
 
 def _route_response(result: RunResult, headers: dict[str, str]) -> Response:
-    """A custom route's answer: what it wrote through ``response``, else its value enveloped."""
+    """A custom route's answer: what it wrote through ``response``, else its value enveloped.
+
+    Once the script wrote a body or ended the response, that is the answer and its return value
+    is ignored (modules.md §13). Cookies from ``res.setCookie`` arrive as the JSON text of a
+    ``set-cookie`` header (a name scripts cannot set) and go out as one ``Set-Cookie`` each."""
     written = result.response or {}
     status = written.get("status") or (result.fault.status if result.fault is not None else 200)
-    out_headers = {**headers, **{k: v for k, v in (written.get("headers") or {}).items() if k != "content-length"}}
-    if written.get("body") is not None:
+    if not isinstance(status, int) or not 100 <= status <= 599:
+        status = 200
+    out_headers = {**headers, **{k: v for k, v in (written.get("headers") or {}).items() if k not in ("content-length", "set-cookie")}}
+    try:
+        cookies = cookie_headers(json.loads((written.get("headers") or {}).get("set-cookie") or "[]"))
+    except ValueError:
+        cookies = []
+    body = written.get("body")
+    # A fault after an empty end() is still answered as the fault.
+    if body is not None and (result.fault is None or body):
         media = out_headers.pop("content-type", "application/json; charset=utf-8")
-        return Response(written["body"], status_code=status, media_type=media, headers={**server_time(), **out_headers})
-    if result.fault is not None:
-        return fault_response(result.fault, out_headers)
-    return json_response(envelope(result.value), status, out_headers)
+        response = Response(body, status_code=status, media_type=media, headers={**server_time(), **out_headers})
+    elif result.fault is not None:
+        response = fault_response(result.fault, out_headers)
+    else:
+        response = json_response(envelope(result.value), status, out_headers)
+    for cookie in cookies:
+        response.raw_headers.append((b"set-cookie", cookie.encode("latin-1", errors="replace")))
+    return response
 
 
 @dataclass
