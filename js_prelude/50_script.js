@@ -40,6 +40,57 @@ const __cx_triggerArguments = function (args) {
   return args;
 };
 
+// script.fire(event, ...params): runs the @on listeners of an event in this script,
+// heaviest first, as handler(...params, runtime), synchronously (events.md 3.3).
+const __cx_fire = function fire(event) {
+  const params = Array.prototype.slice.call(arguments, 1);
+  const listeners = __cx_call("script.listeners", [event]);
+  for (const listener of listeners) {
+    require(listener.export);
+    require("decorators").listener(listener.signature).apply(undefined, params.concat([listener.runtime]));
+  }
+};
+
+// script.fire.async(event, ...params): queues an Event {type: 'script', event, principal,
+// param: [params]} for later processing and returns the insert's result. The handler then
+// gets the params array as its one argument (the platform's quirk, events.md 3.3).
+Object.defineProperty(__cx_fire, "async", {
+  value: function async(event) {
+    const params = Array.prototype.slice.call(arguments, 1);
+    const principal = script.principal;
+    const doc = { type: "script", event: event, principal: principal ? principal._id : null, param: params };
+    return org.objects.events.insertOne(doc).skipAcl().bypassCreateAcl().grant("update").execute();
+  },
+});
+Object.freeze(__cx_fire);
+
+// A count the host keeps for the run, or `fallback` when this host keeps none.
+const __cx_count = function (command, fallback) {
+  try {
+    return __cx_call(command, []);
+  } catch (e) {
+    __cx_c(e);
+    return fallback;
+  }
+};
+
+// script.principal: an account instance. `roles` holds every role held (expanded through
+// the org's includes by the host); `roleCodes` the same roles as codes, sorted, the id
+// where a role has no code (fidelity.md 7). Read on first use: it needs the org's roles.
+const __cx_principal = function (data) {
+  const instance = __cx_unit("objects").principalInstance(data);
+  if (!instance || typeof instance !== "object") return instance;
+  let codes;
+  Object.defineProperty(instance, "roleCodes", {
+    enumerable: true,
+    get: function () {
+      if (codes === undefined) codes = Object.freeze(__cx_unit("consts").roleCodes(instance.roles));
+      return codes;
+    },
+  });
+  return instance;
+};
+
 // The script global for this run, made once, when the unit loads. Its properties are
 // defined (a literal, defineProperty), never assigned: the script may have changed
 // Object.prototype by then.
@@ -75,15 +126,7 @@ const __cx_makeScript = function (config) {
     trigger: function trigger(event, args) {
       __cx_call("script.trigger", [event, args === undefined ? null : args]);
     },
-    // Runs the @on listeners of an event in this script, heaviest first: handler(...params, runtime).
-    fire: function fire(event) {
-      const params = Array.prototype.slice.call(arguments, 1);
-      const listeners = __cx_call("script.listeners", [event]);
-      for (const listener of listeners) {
-        require(listener.export);
-        require("decorators").listener(listener.signature).apply(undefined, params.concat([listener.runtime]));
-      }
-    },
+    fire: __cx_fire,
     exit: function exit(value) {
       __cx_exited = true;
       __cx_exitValue = value;
@@ -104,11 +147,13 @@ const __cx_makeScript = function (config) {
     getTimeLeft: function getTimeLeft() {
       return Math.max(0, limits.timeoutMs - (__cx_now() - config.startedAt));
     },
+    // Counted by the host (the http and notifications modules); a host without these
+    // commands has used none. Callouts are never allowed in inline triggers.
     getCalloutsRemaining: function getCalloutsRemaining() {
-      return config.inline ? 0 : limits.callouts;
+      return config.inline ? 0 : __cx_count("script.callouts", limits.callouts);
     },
     getNotificationsRemaining: function getNotificationsRemaining() {
-      return limits.notifications;
+      return __cx_count("script.notifications", limits.notifications);
     },
   };
   // The principal and the subject are CortexObject instances, made on first use: most runs
@@ -118,7 +163,7 @@ const __cx_makeScript = function (config) {
   Object.defineProperty(script, "principal", {
     enumerable: true,
     get: function () {
-      if (principal === undefined) principal = __cx_unit("objects").principalInstance(config.principal);
+      if (principal === undefined) principal = __cx_principal(config.principal);
       return principal;
     },
   });

@@ -921,20 +921,12 @@ const __cx_bulk = function bulk(name = null) {
 const __cx_classes = new WeakMap();
 const __cx_classNames = new WeakMap();
 
+// Account instance methods. Roles resolve through consts.roles (the org's codes and names,
+// built-in codes in any case) and the org's includes (40_consts.js).
 const __cx_accountMethods = {
   hasRole(role) {
-    let id = role;
-    if (typeof role === "string" && !ObjectID.isValid(role)) {
-      const roles = consts.roles;
-      id = __cx_hasOwn.call(roles, role) ? roles[role] : __cx_hasOwn.call(roles, role.toLowerCase()) ? roles[role.toLowerCase()] : null;
-    }
-    if (!__cx_isSet(id)) return false;
-    const held = (__cx_isArray(this.roles) ? this.roles : []).map(String);
-    // Administrator includes Developer and Support.
-    if (held.indexOf(String(consts.roles.administrator)) !== -1) {
-      held.push(String(consts.roles.developer), String(consts.roles.support));
-    }
-    return held.indexOf(String(id)) !== -1;
+    const id = __cx_unit("consts").roleId(role);
+    return id !== null && __cx_unit("consts").expandRoles(this.roles).indexOf(id) !== -1;
   },
   isAnonymous() {
     return __cx_sameId(this._id, consts.principals.anonymous);

@@ -111,11 +111,18 @@ class Principal:
         return replace(self, roles=tuple(self.roles) + tuple(roles))
 
     def to_js(self) -> dict[str, object]:
-        """What a script sees as ``script.principal`` (before it becomes a CortexObject)."""
+        """What a script sees as ``script.principal`` (before it becomes a CortexObject).
+
+        ``roles`` holds every role held, expanded through the org's includes (fidelity.md §7
+        "Principal fields"): the roles given first, in their order, then the included ones.
+        ``roleCodes`` is added in the sandbox (js_prelude/50_script.js), which learns the
+        org's role codes only when a script asks for them."""
+        own = list(dict.fromkeys(self.roles))
+        included = sorted(self.all_roles() - set(own), key=str)
         return {
             "_id": self._id,
             "object": "account",
             "email": self.email,
             "name": dict(self.name),
-            "roles": list(self.roles),
+            "roles": own + included,
         }
