@@ -177,9 +177,9 @@ def test_export_keeps_every_field_of_the_imported_files(imported):
     runtime, org, admin, _, _ = imported
     exported = {doc["resource"]: doc for doc in export_environment(runtime, org, admin) if "resource" in doc}
     for doc in folder_documents(REALISTIC):
-        if doc.get("object") in ("manifest", "env", "app"):
+        if doc.get("object") == "manifest":
             continue
-        key = "role." + doc["code"] if doc["object"] == "role" else (
+        key = "env" if doc["object"] == "env" else "role." + doc["code"] if doc["object"] == "role" else (
             f"template.{doc['type']}.{doc['name']}" if doc["object"] == "template" else f"{doc['object']}.{doc['name']}"
         )
         assert key in exported, key
