@@ -31,6 +31,10 @@ const __cx_InternalError = typeof InternalError === "function" ? InternalError :
 // 05_errors.js, 90_run.js) by name.
 const __cx_units = Object.create(null);
 
+// npm library factories the host parsed into this context when it built it (the libraries
+// recent runs required, sandbox.py NpmUsage): name -> factory, run only if required.
+const __cx_preloaded = Object.create(null);
+
 const __cx_unit = function (name) {
   let unit = __cx_units[name];
   if (unit === undefined) {

@@ -311,7 +311,9 @@ const __cx_require = function (name, count) {
   const builtin = Object.prototype.hasOwnProperty.call(__cx_builtinModules, name) ? __cx_builtinModules[name] : undefined;
   if (builtin) return builtin();
 
-  const found = __cx_call("require", [name]);
+  // A preloaded factory saves the parse; the host still decides whether it may be required.
+  const preloaded = __cx_preloaded[name];
+  const found = __cx_call("require", preloaded === undefined ? [name] : [name, true]);
   if (found.methods) {
     // require('config') is also callable: config(key[, value]) (66_config.js).
     const hostModule = name === "config" ? __cx_unit("config").callable() : {};
@@ -329,7 +331,7 @@ const __cx_require = function (name, count) {
   // Cached before it runs, so circular requires see the partial exports.
   __cx_moduleCache[name] = module;
   try {
-    const factory = __cx_eval(code);
+    const factory = found.preloaded ? preloaded : __cx_eval(code);
     factory.call(module.exports, require, module.exports, module);
     module.loaded = true;
   } catch (err) {

@@ -233,30 +233,38 @@ def test_library_code_crosses_as_ascii(sandbox):
 
 
 def _median_ms(sandbox, source: str, runs: int) -> float:
+    """Median run time with a spare context warmed between runs, as the server does
+    (the refill happens after the response is sent)."""
     times = []
     for _ in range(runs):
         started = time.perf_counter()
         result = sandbox.run(source)
         times.append((time.perf_counter() - started) * 1000)
         assert result.ok, result.fault
+        sandbox.warm_one()
     return statistics.median(times)
 
 
-def test_requiring_again_is_fast(sandbox, capsys):
-    """Each library, once loaded in this process, required again in a new run: the run's
-    time over a bare run's (median of several). Printed; the bound is generous."""
+def test_requiring_again_is_fast(capsys):
+    """Each library, once a workload requires it, required again in a new run: the run's
+    time over a bare run's (median of several), each library in a sandbox of its own so
+    the pool parses just that one into its spares (sandbox.py NpmUsage). Printed; the
+    bound is generous (the target, 10 ms on the development machine, is in the output)."""
+    from cortex_runtime import Sandbox
+
     runs = 7
-    baseline = _median_ms(sandbox, "return 1", runs)
     rows = []
     for name in PLATFORM_NAMES:
+        sandbox = Sandbox()
+        baseline = _median_ms(sandbox, "return 1", runs)
         source = f"require('{name}'); return 1"
-        sandbox.run(source)  # the first load in this process
-        rows.append((name, _median_ms(sandbox, source, runs) - baseline))
+        _median_ms(sandbox, source, 3)  # the first loads: the library becomes hot
+        rows.append((name, baseline, _median_ms(sandbox, source, runs) - baseline))
     with capsys.disabled():
-        print(f"\nrequire again, ms over a bare run ({baseline:.2f} ms), median of {runs}:")
-        for name, ms in rows:
-            print(f"  {name:18} {ms:7.2f}")
-    for name, ms in rows:
+        print(f"\nrequire again, ms over a bare run, median of {runs} (target <= 10):")
+        for name, baseline, ms in rows:
+            print(f"  {name:18} {ms:7.2f}   (bare run {baseline:.2f} ms)")
+    for name, baseline, ms in rows:
         # Machine-independent: a reload must not be in another league than a bare run
-        # (a recompile or a re-read would be hundreds of ms).
-        assert ms < max(400.0, 200 * baseline), name
+        # (a re-parse of a large library is tens of ms, a recompile hundreds).
+        assert ms < max(100.0, 100 * baseline), name

@@ -339,3 +339,30 @@ def test_a_threads_spares_are_freed_when_the_thread_ends(recwarn):
     assert refs and all(ref() is None for ref in refs)
     assert thread not in engine._parked
     assert not [w for w in recwarn if "unsendable" in str(w.message)]
+
+
+def test_hot_npm_libraries_are_parsed_into_spares_and_every_run_gets_them_pristine():
+    sb = Sandbox(cache_dir=None)
+    for _ in range(3):
+        assert sb.run("require('lodash'); return 1").ok
+        sb.warm_one()
+    assert sb.npm_usage.hot() == ["lodash"]
+    sent: list[str] = []
+    factory = sb.loader.factory
+    sb.loader.factory = lambda name, libraries: sent.append(name) or factory(name, libraries)  # type: ignore[method-assign]
+    first = sb.run("const _ = require('lodash'); _.chunk = null; return typeof _.chunk")
+    sb.warm_one()  # the spare gets lodash parsed in: the only factory sent
+    second = sb.run("return typeof require('lodash').chunk")
+    assert (first.value, second.value) == ("object", "function")
+    assert sent == ["lodash"]
+    # A context a run builds itself (no spare ready) never pays for preloading.
+    assert sb.run("return typeof require('lodash').chunk").value == "function"
+    assert sent == ["lodash", "lodash"]
+
+
+def test_a_library_few_runs_require_is_not_preloaded():
+    sb = Sandbox(cache_dir=None)
+    assert sb.run("require('lodash'); return 1").ok
+    for _ in range(10):
+        assert sb.run("return 1").ok
+    assert sb.npm_usage.hot() == []

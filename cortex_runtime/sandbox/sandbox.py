@@ -15,6 +15,7 @@ import json
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,6 +120,8 @@ class RunInfo:
     context: Any = None
     # The script being run (deployed scripts), for the log records modules write (logger).
     script_id: Any = None
+    # The npm libraries this run required (what the pool preloads, see NpmUsage).
+    npm_required: set[str] = field(default_factory=set)
     ops_used: int = 0
     host_calls: int = 0
     log_bytes: int = 0
@@ -126,6 +129,34 @@ class RunInfo:
 
     def time_left(self) -> float:
         return self.deadline - time.monotonic()
+
+
+class NpmUsage:
+    """Which npm libraries recent runs required. Parsing a large library (lodash, moment-timezone)
+    is most of what requiring it costs, so a library that at least a quarter of the last
+    ``WINDOW`` runs required is parsed into each spare context when it is built, off the
+    response path; a run that requires it then only runs its factory."""
+
+    WINDOW = 40
+    SHARE = 0.25
+
+    def __init__(self) -> None:
+        self._runs: deque[frozenset[str]] = deque(maxlen=self.WINDOW)
+        self._lock = threading.Lock()
+
+    def record(self, names: set[str]) -> None:
+        with self._lock:
+            self._runs.append(frozenset(names))
+
+    def hot(self) -> list[str]:
+        with self._lock:
+            runs = list(self._runs)
+        counts: dict[str, int] = {}
+        for names in runs:
+            for name in names:
+                counts[name] = counts.get(name, 0) + 1
+        needed = max(2, int(self.SHARE * len(runs)))
+        return sorted(name for name, count in counts.items() if count >= needed)
 
 
 class ContextPool:
@@ -136,10 +167,12 @@ class ContextPool:
     method here is about the calling thread's spares.
     """
 
-    def __init__(self, prelude: Prelude, size: int) -> None:
+    def __init__(self, prelude: Prelude, size: int, preloads: Callable[[], list[tuple[str, str]]] | None = None) -> None:
         self._prelude = prelude
         self._size = size
         self._local = threading.local()
+        # (name, factory expression) of npm libraries to parse into every context built.
+        self._preloads = preloads or (lambda: [])
 
     def _spares(self, key: tuple[int, int]) -> list[Context]:
         pools = getattr(self._local, "pools", None)
@@ -147,12 +180,16 @@ class ContextPool:
             pools = self._local.pools = {}
         return pools.setdefault(key, [])
 
-    def build(self, memory_bytes: int, stack_bytes: int) -> Context:
+    def build(self, memory_bytes: int, stack_bytes: int, *, preload: bool = False) -> Context:
         """A fresh context: a new runtime with the eager prelude evaluated (and the
-        function that gives it the other units' sources when it needs them)."""
+        function that gives it the other units' sources when it needs them); with
+        ``preload``, the hot npm libraries parsed in too (only for spares, off the response path)."""
         ctx = Context(memory_bytes=memory_bytes, stack_bytes=stack_bytes)
         ctx.bind_function(UNIT_SOURCE_FUNCTION, self._prelude.unit_source)
         ctx.eval(self._prelude.eager)
+        for name, factory in self._preloads() if preload else ():
+            # Parsed, not run: the factory runs in the run that requires it, as any module does.
+            ctx.eval(f"__cx_preloaded[{json.dumps(name)}] = {factory};\nvoid 0;")
         return ctx
 
     def take(self, memory_bytes: int, stack_bytes: int) -> Context:
@@ -175,7 +212,7 @@ class ContextPool:
         spares = self._spares((memory_bytes, stack_bytes))
         if len(spares) >= self._size:
             return False
-        spares.append(self.build(memory_bytes, stack_bytes))
+        spares.append(self.build(memory_bytes, stack_bytes, preload=True))
         return True
 
     def refill(self, memory_bytes: int, stack_bytes: int) -> None:
@@ -242,7 +279,8 @@ class Sandbox:
             cache_dir = default_cache_dir()
         self.compiler = Compiler(self.npm, CompileCache(cache_dir or None))
         self.loader = ModuleLoader(self.compiler, self.npm, max_script_size=limits_for("route").max_script_size)
-        self.pool = ContextPool(load_prelude(), pool_size)
+        self.npm_usage = NpmUsage()
+        self.pool = ContextPool(load_prelude(), pool_size, self._preloads)
         self.host_api = host_api
         self.env_host = env_host
         self._sleep = sleep
@@ -372,6 +410,7 @@ class Sandbox:
             # The context is never used again: free its engine now, on this thread.
             ctx.close()
             stats.host_calls = run.host_calls
+            self.npm_usage.record(run.npm_required)
         return result
 
     def _drive(self, ctx: Context, run: RunInfo, max_ops: int, compiled: CompiledScript, result: RunResult) -> bool:
@@ -469,7 +508,7 @@ class Sandbox:
             if name == "console":
                 value: Any = self._console(run, args)
             elif name == "require":
-                value = self._require(run, str(args[0]))
+                value = self._require(run, str(args[0]), len(args) > 1 and args[1] is True)
             elif self.host_api is not None:
                 value = self.host_api.call(run, name, args)
             else:
@@ -492,11 +531,24 @@ class Sandbox:
             fault = Fault("script.error.marshalling", reason=f"The run configuration could not be sent ({exc}).")
             return encode({"f": fault.to_json()})
 
-    def _require(self, run: RunInfo, name: str) -> dict[str, Any]:
+    def _require(self, run: RunInfo, name: str, preloaded: bool = False) -> dict[str, Any]:
         methods = self.host_api.module_methods(name) if self.host_api is not None else None
         if methods is not None:
             return {"methods": list(methods)}
+        if self.npm.is_requirable(name):
+            run.npm_required.add(name)
+            if preloaded:  # the context has its factory parsed already (NpmUsage)
+                return {"preloaded": True}
         return {"code": self.loader.factory(name, run.libraries)}
+
+    def _preloads(self) -> list[tuple[str, str]]:
+        out = []
+        for name in self.npm_usage.hot():
+            try:
+                out.append((name, self.loader.factory(name, None)))
+            except Fault:
+                log.exception("could not preload %s", name)
+        return out
 
     @staticmethod
     def _console(run: RunInfo, args: list[Any]) -> bool:
