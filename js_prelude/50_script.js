@@ -183,4 +183,34 @@ const __cx_makeScript = function (config) {
   return Object.freeze(script);
 };
 
-({ script: __cx_makeScript(__cx_config()) });
+// A before-trigger's script.context is the document being written (scripting-core.md section 2.5):
+// its update, push and delete change the pending write, as script.arguments.new's do (a
+// create.before has no stored instance to update yet). The
+//  instance's data properties keep the values the trigger started with.
+const __cx_wireContext = function (script) {
+  const args = script.type === "trigger" && String(script.event).slice(-7) === ".before" ? script.arguments : null;
+  const pending = args && args.new;
+  if (!pending || typeof pending.update !== "function") return script;
+  const context = script.context;
+  if (!context || typeof context !== "object" || !Object.isExtensible(context)) return script;
+  Object.defineProperties(context, {
+    update: {
+      value: function update(path, value, options) {
+        pending.update(path, value, options);
+      },
+    },
+    push: {
+      value: function push(path, value, options) {
+        pending.push(path, value, options);
+      },
+    },
+    delete: {
+      value: function (path, options) {
+        pending.delete(path, options);
+      },
+    },
+  });
+  return script;
+};
+
+({ script: __cx_wireContext(__cx_makeScript(__cx_config())) });

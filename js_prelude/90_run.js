@@ -21,39 +21,6 @@ const require = function require(name) {
   return __cx_unit("modules").require(name, arguments.length);
 };
 
-// A before-trigger's script.context is the document being written (scripting-core.md section 2.5):
-// its update, push and delete change the pending write, as script.arguments.new's do (a
-// create.before has no stored instance to update yet). Wired when the script global is first
-// read; the instance's data properties keep the values the trigger started with.
-let __cx_contextWired = false;
-const __cx_wireContext = function (script) {
-  if (__cx_contextWired) return script;
-  __cx_contextWired = true;
-  const args = script.type === "trigger" && String(script.event).slice(-7) === ".before" ? script.arguments : null;
-  const pending = args && args.new;
-  if (!pending || typeof pending.update !== "function") return script;
-  const context = script.context;
-  if (!context || typeof context !== "object" || !Object.isExtensible(context)) return script;
-  Object.defineProperties(context, {
-    update: {
-      value: function update(path, value, options) {
-        pending.update(path, value, options);
-      },
-    },
-    push: {
-      value: function push(path, value, options) {
-        pending.push(path, value, options);
-      },
-    },
-    delete: {
-      value: function (path, options) {
-        pending.delete(path, options);
-      },
-    },
-  });
-  return script;
-};
-
 // The lockdown. Dynamic code would run unmetered, so eval and the Function constructors
 // are closed. (A block, not a function: its bindings stay out of the global scope.)
 {
@@ -107,8 +74,7 @@ const __cx_wireContext = function (script) {
       Object.defineProperty(globalThis, name, {
         enumerable: false,
         get: function () {
-          const value = __cx_unit(unit)[name];
-          return name === "script" ? __cx_wireContext(value) : value;
+          return __cx_unit(unit)[name];
         },
       });
     }
