@@ -72,3 +72,12 @@ def test_one_script_uses_every_module_and_its_record_shows_the_counts():
     run_record = [r for r in records if r[0] == 2 and r[3] == "route"]
     assert run_record and run_record[0][2] == result.stats.ops
     assert [(r[0], r[1]) for r in records if r[0] == 0] == [(0, 2), (0, 1)]
+
+
+def test_fact_90_without_a_request_the_response_methods_return_false():
+    runtime = Runtime()
+    org, admin = runtime.orgs.create("norequest")
+    source = "const res = require('response'); return [res.setCookie('a', 'b'), res.setHeader('x-a', 'b'), res.write('x'), res.setStatusCode(202)]"
+    result = runtime.run(source, org=org, principal=admin, script_type="job")
+    assert result.ok, result.fault and result.fault.to_json()
+    assert result.plain() == [False, False, False, False]
