@@ -24,6 +24,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -285,21 +286,30 @@ def _remote(args: argparse.Namespace) -> Any:
     return Remote(f"{args.url.rstrip('/')}/{args.org}/v2" if "/v2" not in args.url else args.url, args.api_key, args.api_secret)
 
 
+def _on_org(args: argparse.Namespace, remote: Callable[[Any], Any], local: Callable[[Runtime, Any, Any], Any]) -> Any:
+    """``remote(Remote)`` with ``--url``, else ``local(runtime, org, admin)`` on the local store."""
+    if args.url:
+        return remote(_remote(args))
+    runtime, org, admin = _local_org(args)
+    try:
+        return local(runtime, org, admin)
+    finally:
+        runtime.close()
+
+
 def _deploy(args: argparse.Namespace) -> int:
     """``deploy DIR``: import an export folder, printing the import's lines; exit 1 on a fault."""
     from .environment.folders import deploy_folder, fault_of
     from .objects.embedded import StoreFileError
 
+    folder = Path(args.dir)
+
+    def local(runtime: Runtime, org: Any, admin: Any) -> list[Any]:
+        report = deploy_folder(runtime, org, admin, folder)
+        return report.lines + ([report.fault.to_json()] if report.fault is not None else [])
+
     try:
-        if args.url:
-            lines = _remote(args).deploy(Path(args.dir))
-        else:
-            runtime, org, admin = _local_org(args)
-            try:
-                report = deploy_folder(runtime, org, admin, Path(args.dir))
-            finally:
-                runtime.close()
-            lines = report.lines + ([report.fault.to_json()] if report.fault is not None else [])
+        lines = _on_org(args, lambda remote: remote.deploy(folder), local)
     except Fault as fault:
         return _fault_exit(fault)
     except StoreFileError as exc:
@@ -315,15 +325,9 @@ def _export(args: argparse.Namespace) -> int:
     from .environment.folders import export_folder
     from .objects.embedded import StoreFileError
 
+    folder = Path(args.dir)
     try:
-        if args.url:
-            written = _remote(args).export(Path(args.dir))
-        else:
-            runtime, org, admin = _local_org(args)
-            try:
-                written = export_folder(runtime, org, admin, Path(args.dir))
-            finally:
-                runtime.close()
+        written = _on_org(args, lambda remote: remote.export(folder), lambda rt, org, admin: export_folder(rt, org, admin, folder))
     except Fault as fault:
         return _fault_exit(fault)
     except StoreFileError as exc:

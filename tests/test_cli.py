@@ -80,3 +80,27 @@ def test_bad_mongodb_uri_is_a_fault():
     fault = json.loads(done.stdout)
     assert (fault["errCode"], fault["status"]) == ("cortex.invalidArgument.unspecified", 400)
     assert "Traceback" not in done.stderr
+
+
+def test_deploy_and_export_an_export_folder_on_a_local_store(tmp_path):
+    import json as _json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    fixtures = Path(__file__).resolve().parent / "fixtures" / "environments"
+    data = tmp_path / "data"
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "cortex_runtime.cli", *args, "--data", str(data), "--org", "demo"], capture_output=True, text=True, timeout=300)
+
+    deployed = cli("deploy", str(fixtures / "realistic"))
+    assert deployed.returncode == 0, deployed.stdout[-2000:] + deployed.stderr[-2000:]
+    assert _json.loads(deployed.stdout.splitlines()[-1])["stage"] == "complete"
+    exported = cli("export", str(tmp_path / "out"))
+    assert exported.returncode == 0, exported.stderr
+    assert (tmp_path / "out" / "env" / "scripts" / "js" / "route.c_health.js").is_file()
+    broken = cli("deploy", str(fixtures / "broken"))
+    assert broken.returncode == 1
+    fault = _json.loads(broken.stdout.splitlines()[-1])
+    assert {f["resource"] for f in fault["faults"]} == {"script.c_bad_syntax", "object.c_crate", "object.c_tag"}

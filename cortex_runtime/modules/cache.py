@@ -186,20 +186,21 @@ def _ttl(value: Any) -> int | None:
     return max(0, value)
 
 
-class CacheModule:
-    """``cache.get/has/set/del/cas/counter/find/list/count/clear`` over the ``cache`` collection."""
+class StoreModule:
+    """A module whose state is one store collection of the org's documents (cache, counters):
+    ``call`` dispatches ``<prefix><method>`` to ``_<method>(org id, args)``."""
 
-    require_name = "cache"
-    prefix = "cache."
+    prefix = ""
+    methods: tuple[str, ...] = ()
+    collection = ""
     needs_runtime = True
-    methods = ("get", "has", "set", "del", "cas", "counter", "find", "list", "count", "clear")
 
     def __init__(self, runtime: Any) -> None:
         self._runtime = runtime
 
     @property
     def _col(self) -> Any:
-        return self._runtime.store.cache
+        return getattr(self._runtime.store, self.collection)
 
     def _now(self) -> datetime:
         return to_ms(self._runtime.clock.now())
@@ -211,6 +212,16 @@ class CacheModule:
             raise Fault("script.invalidArgument.unknownCommand", path=name)
         with map_store_errors():
             return handler(org_id(run), args)
+
+
+class CacheModule(StoreModule):
+    """``cache.get/has/set/del/cas/counter/find/list/count/clear`` over the ``cache`` collection."""
+
+    require_name = "cache"
+    prefix = "cache."
+    methods = ("get", "has", "set", "del", "cas", "counter", "find", "list", "count", "clear")
+
+    collection = "cache"
 
     # -- reads
 

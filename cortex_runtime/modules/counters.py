@@ -20,36 +20,19 @@ from pymongo.errors import DuplicateKeyError
 from ..faults import Fault
 from ..objects.store import map_store_errors
 from ..sandbox import RunInfo
-from .cache import arg, coerce_key, org_id, paging, prefix_filter, to_ms
+from .cache import StoreModule, arg, coerce_key, paging, prefix_filter, to_ms
 
 __all__ = ["CountersModule"]
 
 
-class CountersModule:
+class CountersModule(StoreModule):
     """``counters.next/get/has/del/list/count/clear`` (the source's full method set)."""
 
     require_name = "counters"
     prefix = "counters."
-    needs_runtime = True
     methods = ("next", "get", "has", "del", "list", "count", "clear")
 
-    def __init__(self, runtime: Any) -> None:
-        self._runtime = runtime
-
-    @property
-    def _col(self) -> Any:
-        return self._runtime.store.counters
-
-    def _now(self) -> datetime:
-        return to_ms(self._runtime.clock.now())
-
-    def call(self, run: RunInfo, name: str, args: list[Any]) -> Any:
-        method = name[len(self.prefix) :]
-        handler = getattr(self, "_" + method, None) if method in self.methods else None
-        if handler is None:
-            raise Fault("script.invalidArgument.unknownCommand", path=name)
-        with map_store_errors():
-            return handler(org_id(run), args)
+    collection = "counters"
 
     def _next(self, org: ObjectId, args: list[Any]) -> Any:
         key = coerce_key(arg(args, 0))

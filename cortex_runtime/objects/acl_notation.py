@@ -120,8 +120,8 @@ def custom_name(value: Any, path: str, *, max_length: int = 40, auto_prefix: boo
 # --- levels ------------------------------------------------------------------------
 
 
-def _level(value: Any) -> int | None:
-    """A level from a word (any case), an integer or a digit string; None when it is not one."""
+def _number_or_word(value: Any, words: Mapping[str, int]) -> int | None:
+    """An integer, a digit string or a word of ``words`` (any case); None when it is none of them."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -132,8 +132,13 @@ def _level(value: Any) -> int | None:
         text = value.strip()
         if text.isdigit():
             return int(text)
-        return LEVELS.get(text.lower())
+        return words.get(text.lower())
     return None
+
+
+def _level(value: Any) -> int | None:
+    """A level from a word (any case), an integer or a digit string; None when it is not one."""
+    return _number_or_word(value, LEVELS)
 
 
 def level_word(n: int) -> str:
@@ -204,19 +209,8 @@ class BuiltinResolver:
 
 
 def _type_of(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
-        text = value.strip()
-        if text.isdigit():
-            return int(text)
-        # The platform capitalises the word ("Role"), so "serviceAccount" matches nothing.
-        return TYPES.get(text.lower())
-    return None
+    # The platform capitalises the word ("Role"), so "serviceAccount" matches nothing.
+    return _number_or_word(value, TYPES)
 
 
 def _key(value: Any, path: str) -> str:

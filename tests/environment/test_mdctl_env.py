@@ -144,3 +144,20 @@ def test_serve_deploy_of_the_folder_gives_the_same_runtime_as_the_import(targets
 
     assert listing(deployed) == listing(one)
     assert deployed.call("GET", "/routes/health") == {"object": "result", "data": {"status": "ok", "service": "clinic"}}
+
+
+def test_cortex_runtime_export_over_url_writes_what_mdctl_export_writes(targets, tmp_path):
+    import subprocess
+    import sys
+
+    _, _, deployed = targets
+    ours = tmp_path / "ours"
+    done = subprocess.run(
+        [sys.executable, "-m", "cortex_runtime.cli", "export", str(ours), "--url", deployed.endpoint, "--org", deployed.org,
+         "--api-key", API_KEY, "--api-secret", API_SECRET],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    theirs = tmp_path / "theirs"
+    assert deployed.mdctl("export", theirs).ok
+    assert _files(ours) == _files(theirs)

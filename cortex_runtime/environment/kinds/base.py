@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from ...objects.orgs import Org
     from ...runtime import Runtime
 
-__all__ = ["BUILTIN_ROLES", "NATIVE_OBJECTS", "EnvContext", "ImportContext", "Kind", "Undo", "export_form", "missing"]
+__all__ = ["BUILTIN_ROLES", "NATIVE_OBJECTS", "EnvContext", "ImportContext", "Kind", "Undo", "deep_merge", "export_form", "missing"]
 
 Undo = Callable[[], None]
 
@@ -46,6 +46,16 @@ _INTERNAL = ("_id", "org", "created", "creator", "owner", "updated", "updater", 
 def export_form(doc: Mapping[str, Any], drop: tuple[str, ...] = ()) -> dict[str, Any]:
     """A stored document without the store's own fields, top-level keys sorted (§5.4)."""
     return {k: doc[k] for k in sorted(doc) if k not in _INTERNAL and k not in drop}
+
+
+def deep_merge(stored: Any, given: Any) -> Any:
+    """``given`` merged into ``stored``: objects key by key, anything else replaced."""
+    if isinstance(stored, Mapping) and isinstance(given, Mapping):
+        out = dict(stored)
+        for key, value in given.items():
+            out[key] = deep_merge(stored.get(key), value)
+        return out
+    return given
 
 
 def missing(kind: str, key: str, path: str) -> Fault:

@@ -18,18 +18,11 @@ from ...modules.config import MAX_CONFIG_BYTES
 from ...modules.config import config_size as _size
 from ...objects.store import map_store_errors
 from ..resources import Resource, is_custom_name
-from .base import EnvContext, ImportContext, Kind, Undo
+from .base import EnvContext, ImportContext, Kind, Undo, deep_merge
 
 __all__ = ["ConfigKind", "MAX_CONFIG_BYTES"]
 
 
-def _merge(stored: Any, given: Any) -> Any:
-    if isinstance(stored, Mapping) and isinstance(given, Mapping):
-        out = dict(stored)
-        for key, value in given.items():
-            out[key] = _merge(stored.get(key), value)
-        return out
-    return given
 
 
 class ConfigKind(Kind):
@@ -45,7 +38,7 @@ class ConfigKind(Kind):
         value = resource.doc.get("value")
         if resource.doc.get("merge") is True:
             stored = self._stored(ctx, resource.name)
-            value = _merge(stored.get("value") if stored else None, value)
+            value = deep_merge(stored.get("value") if stored else None, value)
         return value
 
     def check(self, ctx: ImportContext, resource: Resource) -> None:

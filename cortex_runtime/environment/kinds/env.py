@@ -13,7 +13,7 @@ from typing import Any
 
 from ...objects.store import map_store_errors
 from ..resources import Resource
-from .base import EnvContext, ImportContext, Kind, Undo
+from .base import EnvContext, ImportContext, Kind, Undo, deep_merge
 
 __all__ = ["EnvKind"]
 
@@ -21,13 +21,6 @@ _SUB_RESOURCES = ("apps", "roles", "policies", "serviceAccounts")
 _NESTED_SUB_RESOURCES = (("notifications",), ("sms", "numbers"), ("storage", "locations"))
 
 
-def _merge(stored: Any, given: Any) -> Any:
-    if isinstance(stored, Mapping) and isinstance(given, Mapping):
-        out = dict(stored)
-        for key, value in given.items():
-            out[key] = _merge(stored.get(key), value)
-        return out
-    return given
 
 
 def _settings(doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -55,7 +48,7 @@ class EnvKind(Kind):
     def apply(self, ctx: ImportContext, resource: Resource) -> Undo:
         undo = ctx.org_fields_undo("env", "name")
         before = ctx.org_doc("env")
-        merged = _merge(before.get("env") or {}, _settings(resource.doc))
+        merged = deep_merge(before.get("env") or {}, _settings(resource.doc))
         update: dict[str, Any] = {"env": merged}
         if isinstance(merged.get("name"), str) and merged["name"]:
             update["name"] = merged["name"]
