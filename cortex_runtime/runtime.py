@@ -12,6 +12,7 @@ from typing import Any
 from .clock import Clock, SystemClock
 from .config import Limits, limits_for
 from .deployment import DeployedLibraries, ScriptDeployer
+from .expressions.conditions import passes
 from .faults import Fault
 from .modules.catalog import standard_modules
 from .modules.objects import ObjectsRun
@@ -201,6 +202,7 @@ class Runtime:
         assert org is not None
         source = str(script.get("script") or "")
         who = script.get("principal") or (script.get("owner") or {}).get("_id")
+        condition = script.get("if")
         if job.payload.get("entry") is not None:
             entry = next((e for e in script.get("runtime") or [] if e.get("name") == job.payload["entry"]), None)
             if entry is None:
@@ -208,7 +210,10 @@ class Runtime:
                 return JobResult.failed(Fault("cortex.notFound.script", reason="The decorated job is gone."))
             source = dispatch_source(entry)
             who = entry.get("principal") or who
+            condition = entry.get("if", (entry.get("configuration") or {}).get("if"))
         principal = load_principal(self.store, org._id, who)
+        if not passes(self, org_id=org._id, principal_id=principal._id, script={**script, "if": condition}, script_type="job"):
+            return JobResult.completed()  # a false ``if`` skips this run (expressions.md §8.1); logged
         result = self.run(source, org=org, principal=principal, script_type="job", limits=limits_for("job"), script_id=script["_id"])
         if result.fault is not None:
             return JobResult.failed(result.fault, result.stats.ops)

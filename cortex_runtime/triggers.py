@@ -36,6 +36,7 @@ from .objects.orgs import load_principal
 from .objects.store import map_store_errors
 from .objects.updates import apply_update
 from .deployment import scripts_version
+from .expressions.conditions import passes
 from .org_runtime import dispatch_source
 from .sandbox import RunInfo
 
@@ -167,6 +168,7 @@ class TriggerDispatcher:
                             "weight": entry.get("weight"),
                             "principal": entry.get("principal"),
                             "configuration": dict(entry.get("configuration") or {}),
+                            "if": entry.get("if", (entry.get("configuration") or {}).get("if")),
                             "script": dispatch_source(entry),
                         }
                     )
@@ -186,6 +188,8 @@ class TriggerDispatcher:
             # Each trigger sees the write as the earlier ones left it.
             arguments = trigger_arguments(script, f"{event}.before", state.pending, existing, state.memo)
             arguments["dryRun"] = bool(options.get("dryRun"))
+            if not self._passes(layer, script, f"{event}.before", state.pending, existing, arguments):
+                continue
             result = self._run(layer, script, obj, f"{event}.before", arguments, state, inline=True)
             if result.fault is not None:
                 raise result.fault
@@ -214,6 +218,8 @@ class TriggerDispatcher:
         memo = self._take_memo(layer, obj, event, doc if doc is not None else existing)
         for script in scripts:
             arguments = trigger_arguments(script, f"{event}.after", doc, existing, memo)
+            if not self._passes(layer, script, f"{event}.after", doc, existing, arguments):
+                continue
             if (script.get("configuration") or {}).get("inline"):
                 result = self._run(layer, script, obj, f"{event}.after", arguments, None, inline=True)
                 if result.memo is not None:
@@ -235,6 +241,17 @@ class TriggerDispatcher:
                         "created": datetime.now(timezone.utc),
                     }
                 )
+
+    def _passes(self, layer: ObjectLayer, script: Mapping[str, Any], event: str, doc: Mapping[str, Any] | None, existing: Mapping[str, Any] | None, arguments: dict[str, Any]) -> bool:
+        """The trigger's ``if`` (expressions.md §8.1): ``$$ROOT`` is the document being written,
+        or with ``configuration.rootDocument: 'runtime'`` the arguments plus previous/current."""
+        if script.get("if") is None:
+            return True
+        current, previous = _plain(doc if doc is not None else existing), _plain(existing)
+        root: Any = current
+        if (script.get("configuration") or {}).get("rootDocument") == "runtime":
+            root = {**{k: v for k, v in arguments.items() if k != "memo"}, "previous": previous, "current": current}
+        return passes(self._runtime, org_id=layer.org_id, principal_id=layer.principal._id, script=dict(script), script_type="trigger", root=root, arguments=arguments)
 
     def _run(self, layer: ObjectLayer, script: Mapping[str, Any], obj: ObjectDef, event: str, arguments: dict[str, Any], state: TriggerState | None, *, inline: bool) -> Any:
         principal = layer.principal

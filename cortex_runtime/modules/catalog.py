@@ -36,6 +36,7 @@ CATALOG: tuple[tuple[str, str], ...] = (
     ("cortex_runtime.modules.util_ip", "UtilIpModule"),
     ("cortex_runtime.modules.schemas", "SchemasModule"),
     ("cortex_runtime.modules.session", "SessionModule"),
+    ("cortex_runtime.modules.expressions", "ExpressionsModule"),
 )
 
 

@@ -1,0 +1,36 @@
+"""Operators, one file per family; importing this package registers them all in ``OPERATORS``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..core import OPERATORS, ExpressionContext, Operator, Parser, register
+
+__all__ = ["eager"]
+
+
+def eager(name: str, shape: str = "array", **counts: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a plain operator: arguments evaluated in order, then ``fn(op, *values)``.
+
+    ``shape`` is ``single`` (one expression), ``array`` (a list, passed as one list argument)
+    or ``fixed`` (a list with ``exactly``/``between`` elements, passed spread)."""
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        class _Eager(Operator):
+            def setup(self, parser: Parser, raw: Any) -> None:
+                self.args = [self.single(parser, raw)] if shape == "single" else self.array(parser, raw, **counts)
+
+            def evaluate(self, ctx: ExpressionContext) -> Any:
+                self.enter(ctx)
+                values = [arg.evaluate(ctx) for arg in self.args]
+                return fn(self, values) if shape == "array" else fn(self, *values)
+
+        _Eager.__name__ = _Eager.__qualname__ = f"Op_{name[1:]}"
+        register(OPERATORS, name)(_Eager)
+        return fn
+
+    return decorate
+
+
+from . import arithmetic, array, boolean, comparison, conditional, date, object, string, type, variable  # noqa: E402,F401

@@ -1,0 +1,258 @@
+"""Pipelines and stages (spec §6): lazy generators, each stage binding ``$$ROOT`` per element."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from ..faults import Fault
+from .core import ACCUMULATORS, STAGES, ExpressionContext, Node, Parser, _is_operator_key, check_variable_name, join, qf, read_path, register, wrap
+from .types import deep_equal
+from .values import EMPTY, MISSING, string_form, truthy
+
+__all__ = ["Pipeline", "Stage"]
+
+
+class Stage:
+    name = ""
+
+    def __init__(self, parser: Parser, raw: Any, path: str) -> None:
+        self.path = path
+        if raw is None or raw is MISSING:
+            raise qf(f"{self.name} stage is empty", path)
+        self.setup(parser, raw)
+
+    def setup(self, parser: Parser, raw: Any) -> None:
+        raise NotImplementedError
+
+    def run(self, source: Iterator[Any], ctx: ExpressionContext) -> Iterator[Any]:
+        for item in source:
+            ctx.root = item
+            out = self.apply(item, ctx)
+            if out is not EMPTY:
+                yield out
+
+    def apply(self, item: Any, ctx: ExpressionContext) -> Any:
+        raise NotImplementedError
+
+    def expr(self, parser: Parser, raw: Any, at: str | None = None) -> Node:
+        return parser.expr(raw, at or self.path, 2)
+
+
+@register(STAGES, "$match")
+class Match(Stage):
+    def setup(self, parser: Parser, raw: Any) -> None:
+        self.cond = self.expr(parser, raw)
+
+    def apply(self, item: Any, ctx: ExpressionContext) -> Any:
+        return item if truthy(self.cond.evaluate(ctx)) else EMPTY
+
+
+@register(STAGES, "$project")
+class Project(Stage):
+    def setup(self, parser: Parser, raw: Any) -> None:
+        self.body = self.expr(parser, wrap(raw))
+
+    def apply(self, item: Any, ctx: ExpressionContext) -> Any:
+        out = self.body.evaluate(ctx)
+        return EMPTY if out is MISSING else out
+
+
+@register(STAGES, "$set")
+class Set(Stage):
+    def setup(self, parser: Parser, raw: Any) -> None:
+        if not isinstance(raw, dict) or not raw:
+            raise qf("Stage $set expects an object with properties.", self.path)
+        self.body = self.expr(parser, raw if _is_operator_key(raw) else {"$object": raw})
+
+    def apply(self, item: Any, ctx: ExpressionContext) -> Any:
+        out = self.body.evaluate(ctx)
+        return {**item, **out} if isinstance(out, dict) and isinstance(item, dict) else item
+
+
+@register(STAGES, "$unset")
+class Unset(Stage):
+    def setup(self, parser: Parser, raw: Any) -> None:
+        paths = raw if isinstance(raw, list) else [raw]
+        if not paths:
+            raise qf("$unset requires an array with at least 1 elements.", self.path)
+        self.paths = [str(p) for p in paths]
+
+    def apply(self, item: Any, ctx: ExpressionContext) -> Any:
+        if not isinstance(item, dict):
+            return item
+        item = copy.deepcopy(item)
+        for path in self.paths:
+            *parents, last = [s for s in path.split(".") if s] or [""]
+            target = item
+            for segment in parents:
+                nxt = target.get(segment) if isinstance(target, dict) else None
+                if not isinstance(nxt, dict):
+                    nxt = {}
+                    if isinstance(target, dict):
+                        target[segment] = nxt
+                target = nxt
+            if isinstance(target, dict):
+                target.pop(last, None)
+        return item
+
+
+class _Count(Stage):
+    def setup(self, parser: Parser, raw: Any) -> None:
+        valid = not isinstance(raw, bool) and isinstance(raw, (int, str)) and string_form(raw).isdigit() and int(raw) >= 1
+        if not valid:
+            raise qf(f"Stage {self.name} requires a positive integer.", self.path)
+        self.n = int(raw)
+
+
+@register(STAGES, "$limit")
+class Limit(_Count):
+    def run(self, source: Iterator[Any], ctx: ExpressionContext) -> Iterator[Any]:
+        for i, item in enumerate(source):
+            yield item
+            if i + 1 >= self.n:
+                return
+
+
+@register(STAGES, "$skip")
+class Skip(_Count):
+    def run(self, source: Iterator[Any], ctx: ExpressionContext) -> Iterator[Any]:
+        for i, item in enumerate(source):
+            if i >= self.n:
+                yield item
+
+
+@register(STAGES, "$count")
+class CountStage(Stage):
+    def setup(self, parser: Parser, raw: Any) -> None:
+        self.field = check_variable_name(raw, "Stage $count", self.path)
+
+    def run(self, source: Iterator[Any], ctx: ExpressionContext) -> Iterator[Any]:
+        yield {self.field: sum(1 for item in source if item is not MISSING and item is not EMPTY)}
+
+
+@register(STAGES, "$unwind")
+class Unwind(Stage):
+    def setup(self, parser: Parser, raw: Any) -> None:
+        if isinstance(raw, str):
+            raw = {"path": raw}
+        if not isinstance(raw, dict):
+            raise qf("$unwind stage expects an object with a path value.", self.path)
+        path = raw.get("path")
+        if not isinstance(path, str) or not path.startswith("$") or path.startswith("$$") or len(path) < 2:
+            raise qf("$unwind stage expects a field name.", self.path)
+        self.field = path[1:]
+        index = raw.get("includeArrayIndex")
+        self.index = None if index is None else check_variable_name(index, "Stage $unwind", self.path)
+        self.preserve = bool(raw.get("preserveNullAndEmptyArrays"))
+
+    def run(self, source: Iterator[Any], ctx: ExpressionContext) -> Iterator[Any]:
+        for item in source:
+            value = read_path(item, self.field)
+            entries = value if isinstance(value, list) else [value]
+            if not entries and self.preserve:
+                entries = [MISSING]
+            ctx.charge(len(entries), self.path)
+            for i, entry in enumerate(entries):
+                if (entry is None or entry is MISSING) and not self.preserve:
+                    continue
+                clone = copy.deepcopy(item)
+                _set_path(clone, self.field, entry)
+                if self.index:
+                    clone[self.index] = i
+                yield clone
+
+
+def _set_path(doc: dict[str, Any], path: str, value: Any) -> None:
+    *parents, last = path.split(".")
+    for segment in parents:
+        doc = doc.setdefault(segment, {})
+    if value is MISSING:
+        doc.pop(last, None)
+    else:
+        doc[last] = value
+
+
+@register(STAGES, "$group")
+class Group(Stage):
+    def setup(self, parser: Parser, raw: Any) -> None:
+        if not isinstance(raw, dict) or not raw:
+            raise qf("Stage $group expects an object with properties.", self.path)
+        key = raw.get("_id")
+        self.keyed = key is not None
+        if isinstance(key, dict) and not _is_operator_key(key):
+            for name in key:
+                check_variable_name(name, "Stage $group", join(self.path, "_id"))
+            key = {"$object": key}
+        self.key = self.expr(parser, key, join(self.path, "_id")) if self.keyed else None
+        self.fields: list[tuple[str, type, Node]] = []
+        for name, spec in raw.items():
+            if name == "_id":
+                continue
+            check_variable_name(name, "Stage $group", self.path)
+            at = join(self.path, name)
+            if not isinstance(spec, dict) or len(spec) != 1:
+                raise qf("A group accumulator must be an object with a single key.", at)
+            acc, arg = next(iter(spec.items()))
+            cls = ACCUMULATORS.get(acc)
+            if cls is None:
+                raise qf(f"Unsupported accumulator ${acc[1:]}", at)
+            self.fields.append((name, cls, self.expr(parser, arg, join(at, acc))))
+
+    def run(self, source: Iterator[Any], ctx: ExpressionContext) -> Iterator[Any]:
+        groups: list[tuple[Any, list[Any]]] = []
+        for item in source:
+            ctx.root = item
+            key = self.key.evaluate(ctx) if self.key is not None else None
+            found = next((g for g in groups if deep_equal(g[0], key)), None)
+            if found is None:
+                ctx.charge(1, self.path)
+                found = (key, [cls() for _, cls, _ in self.fields])
+                groups.append(found)
+            for state, (_, _, node) in zip(found[1], self.fields):
+                state.add(node.evaluate(ctx))
+        for key, states in groups:
+            out: dict[str, Any] = {"_id": key} if self.keyed else {}
+            for state, (name, _, _) in zip(states, self.fields):
+                out[name] = state.result()
+            yield out
+
+
+class Pipeline:
+    """A parsed stage list; ``run`` streams the input through every stage."""
+
+    def __init__(self, stages: Any) -> None:
+        if not isinstance(stages, list) or not stages:
+            raise qf("pipeline requires an array with at least 1 elements.", "pipeline")
+        parser = Parser()
+        self.stages: list[Stage] = []
+        for i, raw in enumerate(stages):
+            at = f"pipeline.{i}"
+            if not isinstance(raw, dict) or len(raw) != 1:
+                first = next(iter(raw), "[object Object]") if isinstance(raw, dict) else string_form(raw)
+                raise qf(f"Unknown stage type {first}", at)
+            name, arg = next(iter(raw.items()))
+            cls = STAGES.get(name)
+            if cls is None:
+                raise qf(f"Unknown stage type {name}", at)
+            self.stages.append(cls(parser, arg, f"{at}.{name}"))
+
+    def run(self, source: Any, variables: dict[str, Any] | None = None, *, ctx: ExpressionContext | None = None) -> Iterator[Any]:
+        if isinstance(source, (str, bytes)) or not isinstance(source, Iterable) or isinstance(source, dict):
+            shown = "undefined" if source is MISSING else string_form(source)
+            raise Fault("cortex.invalidArgument.castError", reason=f'Could not cast "{shown}" to Cursor.')
+        ctx = ctx or ExpressionContext(MISSING, variables)
+        stream: Iterator[Any] = _until_missing(iter(source), ctx)
+        for stage in self.stages:
+            stream = stage.run(stream, ctx)
+        return stream
+
+
+def _until_missing(source: Iterator[Any], ctx: ExpressionContext) -> Iterator[Any]:
+    """Inside cursors undefined ends the stream (§1.6)."""
+    for item in source:
+        if item is MISSING:
+            return
+        ctx.charge(1)
+        yield item
