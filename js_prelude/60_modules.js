@@ -319,9 +319,16 @@ const __cx_require = function (name, count) {
     const hostModule = name === "config" ? __cx_unit("config").callable() : {};
     for (const method of found.methods) {
       const command = name + "." + method;
-      hostModule[method] = function () {
+      // A dotted method (expressions' "pipeline.run") is a function of a nested object.
+      const parts = method.split(".");
+      let holder = hostModule;
+      for (const part of parts.slice(0, -1)) holder = holder[part] || (holder[part] = {});
+      holder[parts[parts.length - 1]] = function () {
         return __cx_call(command, Array.prototype.slice.call(arguments));
       };
+    }
+    for (const key of Object.keys(hostModule)) {
+      if (typeof hostModule[key] === "object") Object.freeze(hostModule[key]);
     }
     __cx_moduleCache[name] = { exports: Object.freeze(hostModule) };
     return __cx_moduleCache[name].exports;

@@ -259,8 +259,8 @@ def test_module_run_evaluate_and_pipeline(script):
     out = script(
         """const ex = require('expressions');
         return [ex.run({$add: ['$a', 2]}, {a: 40}), ex.run({k: '$$REMOVE', v: {$divide: [1, 0]}}), ex.evaluate({$size: '$a'}, {a: 1}).err.reason,
-                ex.evaluate({$size: '$a'}, {a: [1]}).result, ex['pipeline.run']([{$match: {$gt: ['$n', 1]}}], [{n: 1}, {n: 2}]),
-                ex['pipeline.evaluate']([{$count: 'c'}], [{}, {}]).result, ex.version()]"""
+                ex.evaluate({$size: '$a'}, {a: [1]}).result, ex.pipeline.run([{$match: {$gt: ['$n', 1]}}], [{n: 1}, {n: 2}]),
+                ex.pipeline.evaluate([{$count: 'c'}], [{}, {}]).result, ex.version()]"""
     )
     assert out.fault is None, out.fault
     assert out.value == [42, {"v": None}, "$size expects an Array", 1, [{"n": 2}], {"c": 2}, "1.0.0"]
