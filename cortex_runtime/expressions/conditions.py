@@ -15,6 +15,7 @@ from typing import Any
 from ..faults import Fault
 from ..objects.store import map_store_errors
 from .core import parse
+from .operators.database import ExpressionHost, named_value
 from .values import MISSING, truthy
 
 __all__ = ["passes"]
@@ -30,15 +31,46 @@ def passes(runtime: Any, *, org_id: Any, principal_id: Any, script: dict[str, An
         return True
     fault: Fault | None = None
     try:
-        if isinstance(condition, str) and _CUSTOM.match(condition):
-            raise Fault("cortex.notFound.unspecified", reason="Missing expression.", resource=f"expression#expression.name({condition})")
+        host = condition_host(runtime, org_id, principal_id)
         variables = {"$$SCRIPT": {"_id": script.get("_id"), "type": script_type, "label": script.get("label"), "arguments": arguments or {}}}
-        ok = truthy(parse(condition).evaluate(root, variables))
+        if isinstance(condition, str) and _CUSTOM.match(condition):
+            expression = named_value(host, "expression", condition)  # ``if: "c_name"`` (§7.4)
+        else:
+            expression = parse(condition)
+        ok = truthy(expression.evaluate(root, variables, host=host))
     except Fault as exc:
         fault, ok = exc, False
+    except RecursionError:
+        fault, ok = Fault("cortex.invalidArgument.tooLarge", reason="Expression too deep to evaluate."), False
+    except Exception as exc:  # noqa: BLE001 - never raised to the writer (§8.1); logged as a kError fault
+        log.exception("an if condition raised a host error")
+        fault, ok = Fault("kError", reason=str(exc) or type(exc).__name__), False
     if not ok:
         _record(runtime, org_id, principal_id, script, script_type, fault)
     return ok
+
+
+def condition_host(runtime: Any, org_id: Any, principal_id: Any) -> ExpressionHost:
+    """The caller of a condition: the org and the principal (the writer for triggers, the
+    job's principal for jobs), whose object layer is built only when an operator reads."""
+    cell: dict[str, Any] = {}
+
+    def layer() -> Any:
+        if "layer" not in cell:
+            from ..objects.orgs import load_principal
+
+            org = runtime.orgs.get_by_id(org_id)
+            if org is None:
+                raise Fault("kNotImplemented", reason="The condition's org is gone.")
+            cell["layer"] = runtime.layer(org, load_principal(runtime.store, org_id, principal_id))
+        return cell["layer"]
+
+    def code() -> str:
+        with map_store_errors():
+            found = runtime.store.orgs.find_one({"_id": org_id}, {"code": 1})
+        return str((found or {}).get("code") or org_id)
+
+    return ExpressionHost(runtime, org_id, code, layer)
 
 
 def _record(runtime: Any, org_id: Any, principal_id: Any, script: dict[str, Any], script_type: str, fault: Fault | None) -> None:

@@ -58,8 +58,11 @@ def join(path: str, segment: Any) -> str:
 class ExpressionContext:
     """One evaluation: ``$$ROOT``, the variable scopes, ``$$NOW``, the budget."""
 
-    def __init__(self, root: Any = MISSING, variables: dict[str, Any] | None = None, *, max_ops: int = MAX_OPS) -> None:
+    def __init__(self, root: Any = MISSING, variables: dict[str, Any] | None = None, *, max_ops: int = MAX_OPS, host: Any = None) -> None:
         self.root = root
+        # The caller (org, principal, object layer, stores) for operators that read the database,
+        # caches, config and named expressions; ``operators/database.py`` ``ExpressionHost``.
+        self.host = host
         self.system = dict(variables or {})  # e.g. "$$SCRIPT", "$$CONTEXT"
         self.scopes: list[dict[str, Any]] = [{}]
         self.max_ops = max_ops
@@ -277,6 +280,9 @@ class Parser:
             name = key
             cls = OPERATORS.get(name)
             if cls is None:
+                named = OPERATORS.get("$expression")
+                if _CUSTOM.match(key[1:]) and named is not None:  # {"$c_name": as} (spec §7.3)
+                    return named.shorthand(self, key[1:], value[key], join(path, key), depth)  # type: ignore[attr-defined]
                 if _CUSTOM.match(key[1:]):
                     raise qf(f"Named expressions are not available in this runtime ({key}).", join(path, key))
                 raise qf(f"Unsupported operator {key}", join(path, key))
@@ -323,8 +329,8 @@ class Expression:
     def __init__(self, value: Any) -> None:
         self.node = Parser().top(value)
 
-    def evaluate(self, root: Any = MISSING, variables: dict[str, Any] | None = None, *, ctx: ExpressionContext | None = None) -> Any:
-        ctx = ctx or ExpressionContext(root, variables)
+    def evaluate(self, root: Any = MISSING, variables: dict[str, Any] | None = None, *, ctx: ExpressionContext | None = None, host: Any = None) -> Any:
+        ctx = ctx or ExpressionContext(root, variables, host=host)
         try:
             return self.node.evaluate(ctx)
         except RecursionError as exc:  # defensive: the limits should make this unreachable

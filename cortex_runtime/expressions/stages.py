@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ..faults import Fault
-from .core import ACCUMULATORS, STAGES, ExpressionContext, Node, Parser, _is_operator_key, check_variable_name, join, qf, read_path, register, wrap
+from .core import _CUSTOM, ACCUMULATORS, MAX_DEPTH, STAGES, ExpressionContext, Node, Parser, _is_operator_key, check_literal_depth, check_variable_name, join, qf, read_path, register, wrap
 from .types import deep_equal
 from .values import EMPTY, MISSING, string_form, truthy
 
@@ -220,33 +220,145 @@ class Group(Stage):
 
 
 class Pipeline:
-    """A parsed stage list; ``run`` streams the input through every stage."""
+    """A parsed stage list; ``run`` streams the input through every stage.
 
-    def __init__(self, stages: Any) -> None:
+    ``parser`` is given for inline sub-pipelines (they see the enclosing variables); a
+    one-key stage object whose key is a custom name (``{"$c_name": as}``) calls the named
+    pipeline (§6.13)."""
+
+    def __init__(self, stages: Any, parser: Parser | None = None, path: str = "pipeline") -> None:
         if not isinstance(stages, list) or not stages:
-            raise qf("pipeline requires an array with at least 1 elements.", "pipeline")
-        parser = Parser()
+            raise qf("pipeline requires an array with at least 1 elements.", path)
+        parser = parser or Parser()
         self.stages: list[Stage] = []
         for i, raw in enumerate(stages):
-            at = f"pipeline.{i}"
+            at = f"{path}.{i}"
             if not isinstance(raw, dict) or len(raw) != 1:
                 first = next(iter(raw), "[object Object]") if isinstance(raw, dict) else string_form(raw)
                 raise qf(f"Unknown stage type {first}", at)
             name, arg = next(iter(raw.items()))
             cls = STAGES.get(name)
+            if cls is None and isinstance(name, str) and name.startswith("$") and _CUSTOM.match(name[1:]):
+                self.stages.append(PipelineStage(parser, {"as": arg, "in": name[1:]}, f"{at}.{name}"))
+                continue
             if cls is None:
                 raise qf(f"Unknown stage type {name}", at)
             self.stages.append(cls(parser, arg, f"{at}.{name}"))
 
-    def run(self, source: Any, variables: dict[str, Any] | None = None, *, ctx: ExpressionContext | None = None) -> Iterator[Any]:
+    def run(self, source: Any, variables: dict[str, Any] | None = None, *, ctx: ExpressionContext | None = None, host: Any = None) -> Iterator[Any]:
+        if isinstance(self.stages[0], CursorStage) and (source is MISSING or source is None):
+            source = []  # $cursor first: a missing input is ignored (§6.1)
         if isinstance(source, (str, bytes)) or not isinstance(source, Iterable) or isinstance(source, dict):
             shown = "undefined" if source is MISSING else string_form(source)
             raise Fault("cortex.invalidArgument.castError", reason=f'Could not cast "{shown}" to Cursor.')
-        ctx = ctx or ExpressionContext(MISSING, variables)
-        stream: Iterator[Any] = _until_missing(iter(source), ctx)
+        ctx = ctx or ExpressionContext(MISSING, variables, host=host)
+        return self.chain(_until_missing(iter(source), ctx), ctx)
+
+    def chain(self, stream: Iterator[Any], ctx: ExpressionContext) -> Iterator[Any]:
         for stage in self.stages:
             stream = stage.run(stream, ctx)
         return stream
+
+
+@register(STAGES, "$cursor")
+class CursorStage(Stage):
+    """A database read through the caller's access (§6.3): literal options or an expression."""
+
+    def setup(self, parser: Parser, raw: Any) -> None:
+        if isinstance(raw, dict) and not _is_operator_key(raw):
+            check_literal_depth(raw, self.path)
+            self.options: Any = raw
+        else:
+            self.options = self.expr(parser, raw)
+
+    def run(self, source: Iterator[Any], ctx: ExpressionContext) -> Iterator[Any]:
+        for item in source:  # drained first; the options expression sees the last element
+            ctx.root = item
+        options = copy.deepcopy(self.options) if isinstance(self.options, dict) else self.options.evaluate(ctx)
+        if not isinstance(options, dict) or not isinstance(options.get("object"), str) or not options["object"]:
+            raise Fault("cortex.invalidArgument.object", reason="No object name.", path=f"{self.path}.object")
+        if ctx.host is None:
+            raise Fault("kNotImplemented", reason="$cursor needs an org and a principal; none is given here.", path=self.path)
+        options = ctx.host.read_options(_plain(options))
+        for key in _UNSUPPORTED_CURSOR_OPTIONS:
+            options.pop(key, None)
+        try:
+            for doc in ctx.host.layer.iterate(options["object"], options):
+                ctx.charge(1, self.path)
+                yield doc
+        except Fault:
+            raise
+        except RecursionError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a host error must not escape as a traceback
+            raise Fault("kError", reason=str(exc) or type(exc).__name__, path=self.path) from exc
+
+
+_UNSUPPORTED_CURSOR_OPTIONS = ("expressionPipeline", "transform", "batchSize", "operation")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if v is not MISSING}
+    if isinstance(value, list):
+        return [None if v is MISSING else _plain(v) for v in value]
+    return value
+
+
+@register(STAGES, "$pipeline")
+class PipelineStage(Stage):
+    """An inline sub-pipeline (enclosing variables visible) or a named one (fresh scope), run
+    once over the whole input, mapped through ``as`` first (§6.13)."""
+
+    def setup(self, parser: Parser, raw: Any) -> None:
+        if isinstance(raw, (list, str)):
+            raw = {"in": raw}
+        if not isinstance(raw, dict):
+            raise qf("Operator $pipeline expects an object.", self.path)
+        as_, in_ = raw.get("as", MISSING), raw.get("in", MISSING)
+        self.as_ = None if as_ is MISSING or as_ == "$$ROOT" else parser.expr(wrap(as_), join(self.path, "as"), 2)
+        if isinstance(in_, str) and _CUSTOM.match(in_):
+            self.named: str | None = in_
+            self.inline: Pipeline | None = None
+        elif isinstance(in_, list):
+            self.named, self.inline = None, Pipeline(in_, parser, join(self.path, "in"))
+        else:
+            raise qf("Operator $pipeline expects an object.", self.path)
+
+    def _mapped(self, source: Iterator[Any], ctx: ExpressionContext) -> Iterator[Any]:
+        for item in source:
+            if self.as_ is None:
+                yield item
+                continue
+            ctx.root = item
+            value = self.as_.evaluate(ctx)
+            if value is MISSING:
+                return  # quirk: an undefined ``as`` ends the stream
+            yield value
+
+    def run(self, source: Iterator[Any], ctx: ExpressionContext) -> Iterator[Any]:
+        mapped = self._mapped(source, ctx)
+        if self.inline is not None:
+            yield from self.inline.chain(mapped, ctx)
+            return
+        from .operators.database import named_value
+
+        pipeline = named_value(ctx.host, "pipeline", str(self.named))
+        if len(ctx.scopes) >= MAX_DEPTH:
+            raise qf(f"Maximum expression depth ({MAX_DEPTH}) exceeded", self.path)
+        sub = ExpressionContext(MISSING, ctx.system, max_ops=ctx.max_ops, host=ctx.host)
+        sub.scopes = [{} for _ in range(len(ctx.scopes) + 1)]
+        stream = pipeline.chain(mapped, sub)
+        while True:
+            sub.ops = start = ctx.ops
+            try:
+                item = next(stream)
+            except StopIteration:
+                ctx.ops += sub.ops - start
+                return
+            ctx.ops += sub.ops - start
+            ctx.charge(0, self.path)
+            yield item
 
 
 def _until_missing(source: Iterator[Any], ctx: ExpressionContext) -> Iterator[Any]:

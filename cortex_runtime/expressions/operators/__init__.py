@@ -33,4 +33,5 @@ def eager(name: str, shape: str = "array", **counts: Any) -> Callable[[Callable[
     return decorate
 
 
-from . import arithmetic, array, boolean, comparison, conditional, date, object, string, type, variable  # noqa: E402,F401
+from . import arithmetic, array, boolean, comparison, conditional, database, date, object, string, type, variable  # noqa: E402,F401
+from . import control, datebuild, regex, semver, set  # noqa: E402,F401

@@ -192,3 +192,57 @@ def _log_base(op: Any, value: Any, base: Any) -> Any:
 def _atan2(op: Any, y: Any, x: Any) -> Any:
     a, b = to_number(y), to_number(x)
     return NAN if math.isnan(a) or math.isnan(b) else jsnum(math.atan2(a, b))
+
+
+def js_plus(a: Any, b: Any) -> Any:
+    """JS binary ``+``: text (strings, arrays, objects, Dates) concatenates, the rest adds as numbers."""
+    from ..values import MISSING, string_form
+
+    def primitive(v: Any) -> Any:
+        return string_form(v) if isinstance(v, (list, dict, datetime)) or v is INVALID_DATE else v
+
+    a, b = primitive(a), primitive(b)
+    if isinstance(a, str) or isinstance(b, str):
+        return string_form(a) + string_form(b)
+    x = NAN if a is MISSING else to_number(a)
+    y = NAN if b is MISSING else to_number(b)
+    return x + y
+
+
+def _std_dev(sample: bool) -> Any:
+    def compute(op: Any, values: list[Any]) -> Any:
+        n = len(values)
+        if n == 0:
+            return NAN
+        total: Any = 0
+        for value in values:
+            total = js_plus(total, value)
+            if isinstance(total, str) and len(total) > 1_000_000:  # JS would concatenate on; the mean is NaN anyway
+                total = NAN
+        mean = to_number(total) / n
+        squares = 0.0
+        for value in values:
+            x = to_number(value) if not isinstance(value, (list, dict)) else to_number(value)
+            try:
+                squares += (x - mean) ** 2
+            except OverflowError:
+                squares = math.inf
+        divisor = n - 1 if sample else n
+        if divisor == 0 or math.isnan(squares):
+            return NAN
+        return jsnum(math.sqrt(squares / divisor)) if squares / divisor >= 0 else NAN
+
+    return compute
+
+
+eager("$stdDevPop", "array")(_std_dev(False))
+eager("$stdDevSamp", "array")(_std_dev(True))
+
+
+@eager("$clamp", "fixed", exactly=3)
+def _clamp(op: Any, value: Any, low: Any, high: Any) -> Any:
+    from ..types import js_gt
+
+    if is_number(value) and js_gt(value, low):
+        return high if js_gt(value, high) else value
+    return low

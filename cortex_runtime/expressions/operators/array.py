@@ -282,3 +282,64 @@ def _set_union(op: Any, values: list[Any]) -> Any:
         if not truthy(item) or not any(equals(item, kept, do_cast=False, strict=True) for kept in out):
             out.append(item)
     return out
+
+
+@register(OPERATORS, "$find")
+class Find(_Iterating):
+    """As ``$filter``, but the first element whose ``cond`` is truthy (stopping there), or missing."""
+
+    body_key = "cond"
+
+    def evaluate(self, ctx: ExpressionContext) -> Any:
+        self.enter(ctx)
+        scope = ctx.push(self.path)
+        try:
+            for item in self.items(ctx):
+                scope[self.var] = item
+                if truthy(self.body.evaluate(ctx)):
+                    return item
+            return MISSING
+        finally:
+            ctx.pop()
+
+
+@register(OPERATORS, "$zip")
+class Zip(Operator):
+    """``{inputs, useLongestLength, defaults}``; ``useLongestLength`` is raw (not evaluated)."""
+
+    def setup(self, parser: Parser, raw: Any) -> None:
+        if not isinstance(raw, dict):
+            raise qf(f"Operator {self.name} expects an object.", self.path)
+        inputs = raw.get("inputs", MISSING)
+        if not isinstance(inputs, list):
+            raise Fault("kError", reason=f"{self.name}: inputs.map is not a function", path=self.path)
+        at = join(self.path, "inputs")
+        self.inputs = [parser.expr(item, join(at, i), self.depth + 1) for i, item in enumerate(inputs)]
+        self.longest = truthy(raw.get("useLongestLength", False))
+        given = raw.get("defaults", MISSING)
+        self.defaults = None if given is None or given is MISSING else parser.expr(given, join(self.path, "defaults"), self.depth + 1)
+
+    def evaluate(self, ctx: ExpressionContext) -> Any:
+        self.enter(ctx)
+        values = [node.evaluate(ctx) for node in self.inputs]
+        defaults = self.defaults.evaluate(ctx) if self.defaults is not None else MISSING
+        if any(v is None for v in values):
+            return None
+        if not all(isinstance(v, list) for v in values):
+            raise qf("$zip does not allow null entries", self.path)
+        if self.defaults is not None:
+            if not isinstance(defaults, list):
+                raise qf("$zip defaults must be array", self.path)
+            if not self.longest:
+                raise qf("$zip defaults must be used with useLongestLength:true", self.path)
+        if not values:
+            if self.longest:
+                return []
+            raise Fault("kError", reason=f"{self.name}: Invalid array length", path=self.path)
+        length = max(len(v) for v in values) if self.longest else min(len(v) for v in values)
+        ctx.charge(length * len(values), self.path)
+        fill = defaults if isinstance(defaults, list) else []
+        return [
+            [v[pos] if pos < len(v) else (fill[i] if i < len(fill) else None) for i, v in enumerate(values)]
+            for pos in range(length)
+        ]

@@ -61,3 +61,19 @@ _date_part("$isoWeek", lambda v: v.isocalendar()[1])
 _date_part("$isoWeekYear", lambda v: v.isocalendar()[0])
 _date_part("$dayOfWeek", lambda v: v.isoweekday() % 7)  # moment weekday(), en locale: Sunday = 0
 _date_part("$dayOfYear", lambda v: v.timetuple().tm_yday)
+
+
+def locale_week(value: datetime) -> int:
+    """moment's ``week()`` in the default ``en`` locale: weeks start on Sunday and week 1 is the
+    week holding 1 January (2022-12-31 → 53, 2021-12-31 → 1, 2021-01-03 → 2)."""
+    from datetime import timedelta
+
+    weekday = value.isoweekday() % 7  # Sunday = 0
+    saturday = value.date() + timedelta(days=6 - weekday)
+    if saturday.year > value.year:
+        return 1
+    jan1 = value.date().replace(month=1, day=1)
+    return (value.timetuple().tm_yday - 1 + jan1.isoweekday() % 7) // 7 + 1
+
+
+_date_part("$week", locale_week)

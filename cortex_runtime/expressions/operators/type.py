@@ -75,3 +75,9 @@ class Convert(Operator):
             if self.on_error is not None:
                 return self.on_error.evaluate(ctx)
             raise
+
+
+@eager("$oid", "single")
+def _oid(op: Any, value: Any) -> Any:
+    """Exactly ``$toObjectId``."""
+    return cast(value, "ObjectId")
