@@ -119,8 +119,44 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     runtime.debug_module = bool(getattr(args, "debug_module", False))
+    if getattr(args, "smtp", None):
+        runtime.smtp = _smtp_setting(args.smtp)
+    runtime.callout_allow = list(getattr(args, "callout_allow", None) or [])
     try:
         return _serve_with(runtime, args)
+    finally:
+        runtime.close()
+
+
+def _smtp_setting(text: str) -> dict[str, Any]:
+    """``serve --smtp HOST:PORT`` (port 25 when left out): where notification email goes."""
+    host, _, port = text.rpartition(":") if ":" in text else (text, "", "25")
+    return {"host": host or "127.0.0.1", "port": int(port)}
+
+
+def _outbox(args: argparse.Namespace) -> int:
+    """``outbox``: the org's undelivered notifications (require('notifications')), one JSON line each."""
+    from .modules.notifications import outbox_entries
+    from .objects.embedded import StoreFileError
+    from .sandbox.codec import to_plain
+
+    folder = Path(args.data or DEFAULT_DATA_DIR)
+    if not folder.is_dir():
+        print(f"error: no store in {folder}", file=sys.stderr)
+        return 1
+    try:
+        runtime = Runtime(data_dir=folder)
+    except StoreFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    try:
+        org = runtime.orgs.get(args.org)
+        if org is None:
+            print(f"error: no org {args.org} in {folder}", file=sys.stderr)
+            return 1
+        for entry in outbox_entries(runtime.store, org._id, {"limit": 1000}):
+            print(json.dumps(to_plain(entry)))
+        return 0
     finally:
         runtime.close()
 
@@ -368,7 +404,14 @@ def build_parser() -> argparse.ArgumentParser:
     kept.add_argument("--data", metavar="DIR", help=f"keep the embedded store in DIR (default: {DEFAULT_DATA_DIR}/ in the working directory)")
     kept.add_argument("--ephemeral", action="store_true", help="keep the embedded store in memory only")
     serve.add_argument("--debug-module", action="store_true", help="make require('debug') available to scripts (echo, sleep, log, fault; for tests and development)")
+    serve.add_argument("--callout-allow", action="append", default=[], metavar="HOST[:PORT]", help="let require('http') call this host (loopback and private addresses included; repeatable)")
+    serve.add_argument("--smtp", metavar="HOST:PORT", help="send notification email to this SMTP server (otherwise it stays in the outbox)")
     serve.set_defaults(handler=_serve)
+
+    outbox = commands.add_parser("outbox", help="print an org's undelivered notifications (email, sms, push), one JSON line each")
+    outbox.add_argument("--org", default="example", help="the org")
+    outbox.add_argument("--data", metavar="DIR", help=f"the embedded store's folder (default: {DEFAULT_DATA_DIR}/)")
+    outbox.set_defaults(handler=_outbox)
 
     for name, handler, text in (
         ("deploy", _deploy, "import an export folder (mdctl env export layout) into an org"),

@@ -81,6 +81,13 @@ class Runtime:
         # ``require('debug')`` exists only when this is set (``serve --debug-module``; the
         # platform's ``sandbox.debug.enableDebugModule``, off by default).
         self.debug_module: bool = False
+        # Hosts (HOST[:PORT]) require('http') may call though its host and address rules refuse
+        # them, loopback included (``serve --callout-allow``); and its timeout cap (30 s).
+        self.callout_allow: list[str] = []
+        self.callout_timeout_ms: int = 30_000
+        # An SMTP server for email notifications ({"host", "port"[, "sender"]}, ``serve --smtp``);
+        # without one, every notification lands in the store's outbox.
+        self.smtp: dict[str, Any] | None = None
 
     def close(self) -> None:
         """Release the store (the embedded store writes its file one last time)."""
@@ -172,8 +179,8 @@ class Runtime:
             "exp": began + timedelta(days=30),
             "sts": fault["status"] if fault else 200,
             "ops": result.stats.ops,
-            "ctt": 0,
-            "cms": 0,
+            "ctt": result.stats.callouts,
+            "cms": round(result.stats.callouts_ms),
             "in": 0,
             "out": 0,
             "err": fault,

@@ -37,6 +37,8 @@ CATALOG: tuple[tuple[str, str], ...] = (
     ("cortex_runtime.modules.schemas", "SchemasModule"),
     ("cortex_runtime.modules.session", "SessionModule"),
     ("cortex_runtime.modules.expressions", "ExpressionsModule"),
+    ("cortex_runtime.modules.notifications", "NotificationsModule"),
+    ("cortex_runtime.modules.http", "HttpModule"),
 )
 
 

@@ -160,6 +160,24 @@ def standard_definitions() -> dict[str, ObjectDef]:
         default_acl=[{"type": 3, "target": ADMINISTRATOR, "allow": 4}, {"type": 3, "target": DEVELOPER, "allow": 4}],
         create_acl=[],
     )
+    # Persistent notifications (rest-api-auth.md §6.4): written by require('notifications') with
+    # options.context, owned by the recipient, who reads and clears (deletes) them.
+    notification = ObjectDef(
+        name="notification",
+        label="Notification",
+        plural_name="notifications",
+        standard=True,
+        extensible=False,
+        properties=[
+            _prop("context", "Any", writable=False),
+            _prop("type", "Any", writable=False),
+            _prop("name", "String", indexed=True, writable=False),
+            _prop("meta", "Any", writable=False),
+            _prop("account", "Any", writable=False),
+        ],
+        default_acl=[{"type": 4, "allow": 7}],
+        create_acl=[],
+    )
     resources = [
         _developer_object(name, label, fields)
         for name, label, fields in (
@@ -169,7 +187,7 @@ def standard_definitions() -> dict[str, ObjectDef]:
             ("expression", "Expression", ("name", "label", "description", "active", "environment", "weight", "expression", "pipeline")),
         )
     ]
-    return {d.name: d for d in (account, org, definition, script, log, *resources)}
+    return {d.name: d for d in (account, org, definition, script, log, notification, *resources)}
 
 
 def _developer_object(name: str, label: str, fields: tuple[str, ...]) -> ObjectDef:

@@ -90,6 +90,8 @@ COLLECTIONS: dict[str, tuple[Index, ...]] = {
     "stats": (_ix("org", "code", "-starting"),),
     # The script containers of login sessions (require('session')), one per org and session id.
     "sessions": (_ix("org", "session", unique=True),),
+    # Notifications no server delivered (require('notifications'), ``cortex-runtime outbox``).
+    "outbox": (_ix("org", "created"),),
 }
 
 # Objects whose instances live outside ``contexts``.
@@ -126,6 +128,7 @@ class Store:
         self.events: Collection[Any] = db["events"]
         self.sessions: Collection[Any] = db["sessions"]
         self.stats: Collection[Any] = db["stats"]
+        self.outbox: Collection[Any] = db["outbox"]
 
     def instances(self, object_name: str) -> Collection[Any]:
         """The collection holding the instances of ``object_name``."""

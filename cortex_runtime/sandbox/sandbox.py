@@ -77,6 +77,9 @@ class RunStats:
     host_calls: int = 0
     compile_ms: float = 0.0
     cached: bool = False
+    # HTTP callouts (require('http')): attempts, refused ones included, and their time.
+    callouts: int = 0
+    callouts_ms: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -125,6 +128,10 @@ class RunInfo:
     ops_used: int = 0
     host_calls: int = 0
     log_bytes: int = 0
+    # An inline trigger's run (no callouts); the http module's counters.
+    inline: bool = False
+    callouts_used: int = 0
+    callouts_ms: float = 0.0
     logs: list[LogEntry] = field(default_factory=list)
 
     def time_left(self) -> float:
@@ -371,6 +378,7 @@ class Sandbox:
             libraries=libraries,
             context=context,
             script_id=script_id,
+            inline=inline,
         )
         started_at = int(time.time() * 1000)
 
@@ -410,6 +418,7 @@ class Sandbox:
             # The context is never used again: free its engine now, on this thread.
             ctx.close()
             stats.host_calls = run.host_calls
+            stats.callouts, stats.callouts_ms = run.callouts_used, run.callouts_ms
             self.npm_usage.record(run.npm_required)
         return result
 
