@@ -178,6 +178,28 @@ def standard_definitions() -> dict[str, ObjectDef]:
         default_acl=[{"type": 4, "allow": 7}],
         create_acl=[],
     )
+    # Connections (rest-api-auth.md §6.3, modules.md §4): written only by require('connections'),
+    # which decides who sees them (the target and the creator); no ACL reaches them otherwise.
+    connection = ObjectDef(
+        name="connection",
+        label="Connection",
+        plural_name="connections",
+        standard=True,
+        extensible=False,
+        properties=[
+            _prop("access", "Number", indexed=True, writable=False),
+            _prop("roles", "ObjectId", array=True, writable=False),
+            _prop("context", "Any", writable=False),
+            _prop("contextSource", "Any", writable=False),
+            _prop("target", "Any", writable=False),
+            _prop("state", "Number", indexed=True, writable=False),
+            _prop("token", "String", indexed=True, writable=False),
+            _prop("expiresAt", "Date", indexed=True, writable=False),
+            _prop("usesRemaining", "Number", writable=False),
+        ],
+        default_acl=[],
+        create_acl=[],
+    )
     resources = [
         _developer_object(name, label, fields)
         for name, label, fields in (
@@ -187,7 +209,7 @@ def standard_definitions() -> dict[str, ObjectDef]:
             ("expression", "Expression", ("name", "label", "description", "active", "environment", "weight", "expression", "pipeline")),
         )
     ]
-    return {d.name: d for d in (account, org, definition, script, log, notification, *resources)}
+    return {d.name: d for d in (account, org, definition, script, log, notification, connection, *resources)}
 
 
 def _developer_object(name: str, label: str, fields: tuple[str, ...]) -> ObjectDef:

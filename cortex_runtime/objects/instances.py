@@ -607,10 +607,21 @@ class ObjectLayer:
 
     # ---- sharing ---------------------------------------------------------------------
 
-    def share(self, object_name: str, instance_id: Any, targets: Any, options: Mapping[str, Any]) -> list[dict[str, Any]]:
+    def share(
+        self,
+        object_name: str,
+        instance_id: Any,
+        targets: Any,
+        options: Mapping[str, Any],
+        *,
+        activate: Any = True,
+        extra: Any = None,
+    ) -> list[dict[str, Any]]:
         """Share an instance with accounts (§6.4-§6.5): the caller needs Share access and may
-        grant only what shareAcl, or else shareChain, allows. Connections are active at once;
-        each adds an instance acl entry for its target."""
+        grant only what shareAcl, or else shareChain, allows. Each connection keeps the instance
+        acl entries it grants (``grants``); an active one (``activate``, a bool or a callable of
+        the target) adds them to the instance at once, a pending one (state 0) when applied.
+        ``extra`` (a callable of the target and its account id) adds fields to the connection."""
         obj = self.definitions.require(object_name)
         opts = ReadOptions.parse(options)
         try:
@@ -640,6 +651,7 @@ class ObjectLayer:
             entries = ([{"_id": ObjectId(), "type": 1, "target": account, "allow": level}] if level else []) + [
                 {"_id": ObjectId(), "type": 1, "target": account, "allow": role} for role in roles
             ]
+            active = bool(activate(target) if callable(activate) else activate)
             connection = {
                 "_id": ObjectId(),
                 "org": self.org_id,
@@ -648,15 +660,18 @@ class ObjectLayer:
                 "target": {"account": {"_id": account}},
                 "access": level,
                 "roles": list(roles),
-                "state": 1,
+                "state": 1 if active else 0,
                 "created": _now(),
                 "creator": {"_id": self.principal._id},
                 "owner": {"_id": self.principal._id},
                 "acl": [],
+                "grants": entries,
+                **(extra(target, account) if callable(extra) else {}),
             }
             with map_store_errors():
                 self.store.contexts.insert_one(connection)
-                self.store.instances(obj.name).update_one({"_id": oid, "org": self.org_id}, {"$push": {"acl": {"$each": entries}}})
+                if active:
+                    self.store.instances(obj.name).update_one({"_id": oid, "org": self.org_id}, {"$push": {"acl": {"$each": entries}}})
             connections.append({k: v for k, v in connection.items() if k != "org"})
         return connections
 

@@ -411,12 +411,16 @@ def test_connections_create_shares_an_instance(runtime):
         const id = org.objects.c_docs.insertOne({c_t: 'shared'}).execute()
         const list = require('connections').create('c_docs', id, [{email: 'friend@example.com', access: consts.accessLevels.read}])
         let denied; try { require('connections').create('c_docs', id, [{email: 'friend@example.com', access: 7}]) } catch (e) { denied = e.errCode }
-        return {count: list.length, access: list[0].access, denied, friendSees: script.as('friend@example.com', {}, () => org.objects.c_docs.find().map(d => [d.c_t, d.access]))}
+        // A new connection is pending until its target accepts it (requireAccept defaults to true).
+        const sees = () => script.as('friend@example.com', {}, () => org.objects.c_docs.find().map(d => [d.c_t, d.access]))
+        const before = sees()
+        script.as('friend@example.com', {}, () => { const c = require('connections'); c.apply(c.list({show: 'target'})[0].token) })
+        return {count: list.length, access: list[0].access, denied, before, friendSees: sees()}
         """,
         org=org,
         principal=admin,
     )
-    assert out.value == {"count": 1, "access": 4, "denied": "cortex.accessDenied.shareAccess", "friendSees": [["shared", 4]]}, out.fault
+    assert out.value == {"count": 1, "access": 4, "denied": "cortex.accessDenied.shareAccess", "before": [], "friendSees": [["shared", 4]]}, out.fault
     assert friend.email == "friend@example.com"
 
 
