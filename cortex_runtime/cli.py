@@ -177,12 +177,7 @@ def _serve_with(runtime: Runtime, args: argparse.Namespace) -> int:
     from .server.auth import App, Authenticator, generate_key, generate_secret
 
     runtime.sandbox.prepare()
-    admin_email = os.environ.get("CORTEX_ADMIN_EMAIL") or "admin@example.com"
-    org = runtime.orgs.get(args.org)
-    if org is None:
-        org, admin = runtime.orgs.create(args.org, admin_email=admin_email)
-    else:
-        admin = runtime.orgs.principal(org, admin_email)
+    org, admin, admin_email = _org_and_admin(runtime, args.org)
     if not admin.has_role(ADMINISTRATOR):
         raise SystemExit(f"{admin_email} is not an administrator of {args.org}")
     # IPPROTO_TCP, so that asyncio sets TCP_NODELAY on accepted connections (else every
@@ -305,13 +300,20 @@ def _local_org(args: argparse.Namespace) -> tuple[Runtime, Any, Any]:
     """The runtime, org and administrator of a local store (``--data``, default ``.cortex/``)."""
     uri = args.mongodb_uri or os.environ.get("MONGODB_URI") or None
     runtime = Runtime(mongodb_uri=uri, data_dir=None if uri else Path(args.data or DEFAULT_DATA_DIR))
+    org, admin, _ = _org_and_admin(runtime, args.org)
+    return runtime, org, admin
+
+
+def _org_and_admin(runtime: Runtime, code: str) -> tuple[Any, Any, str]:
+    """The org ``code`` (created when missing, with ``CORTEX_ADMIN_EMAIL`` as its administrator),
+    that administrator's principal and email."""
     admin_email = os.environ.get("CORTEX_ADMIN_EMAIL") or "admin@example.com"
-    org = runtime.orgs.get(args.org)
+    org = runtime.orgs.get(code)
     if org is None:
-        org, admin = runtime.orgs.create(args.org, admin_email=admin_email)
+        org, admin = runtime.orgs.create(code, admin_email=admin_email)
     else:
         admin = runtime.orgs.principal(org, admin_email)
-    return runtime, org, admin
+    return org, admin, admin_email
 
 
 def _remote(args: argparse.Namespace) -> Any:

@@ -9,7 +9,7 @@ from typing import Any
 from ..faults import Fault
 from .core import _CUSTOM, ACCUMULATORS, MAX_DEPTH, STAGES, ExpressionContext, Node, Parser, _is_operator_key, check_literal_depth, check_variable_name, join, qf, read_path, register, wrap
 from .types import deep_equal
-from .values import EMPTY, MISSING, string_form, truthy
+from .values import EMPTY, MISSING, plain, string_form, truthy
 
 __all__ = ["Pipeline", "Stage"]
 
@@ -279,7 +279,7 @@ class CursorStage(Stage):
             raise Fault("cortex.invalidArgument.object", reason="No object name.", path=f"{self.path}.object")
         if ctx.host is None:
             raise Fault("kNotImplemented", reason="$cursor needs an org and a principal; none is given here.", path=self.path)
-        options = ctx.host.read_options(_plain(options))
+        options = ctx.host.read_options(plain(options))
         for key in _UNSUPPORTED_CURSOR_OPTIONS:
             options.pop(key, None)
         try:
@@ -297,12 +297,6 @@ class CursorStage(Stage):
 _UNSUPPORTED_CURSOR_OPTIONS = ("expressionPipeline", "transform", "batchSize", "operation")
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items() if v is not MISSING}
-    if isinstance(value, list):
-        return [None if v is MISSING else _plain(v) for v in value]
-    return value
 
 
 @register(STAGES, "$pipeline")

@@ -41,6 +41,16 @@ _RADIX = re.compile(r"^0([xX][0-9a-fA-F]+|[oO][0-7]+|[bB][01]+)$")
 _LEADING = re.compile(r"^\s*[+-]?(Infinity|\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?)")
 
 
+def plain(value: Any) -> Any:
+    """A value as the database and JSON would keep it: missing object values dropped,
+    missing array elements null."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items() if v is not MISSING}
+    if isinstance(value, list):
+        return [None if v is MISSING else plain(v) for v in value]
+    return value
+
+
 def is_number(value: Any) -> bool:
     """A JS number (NaN and the infinities included); booleans are not numbers."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -590,9 +590,6 @@ def test_python_side_faults_never_leak_tracebacks():
 
 
 def test_fact_93_aes_js_vectors_and_agreement_with_crypto_aes(runtime, org):
-    npm = runtime.sandbox.npm
-    if not (npm.root / "aes-js" / "package.json").is_file():
-        pytest.skip("aes-js is not installed in node_modules (another part installs it)")
     value = run(
         runtime,
         org,

@@ -130,6 +130,8 @@ class ImportContext(EnvContext):
 
     # The resource being checked, for the paths in faults.
     current: str = ""
+    # What a kind computes once per import (e.g. the configs' total size).
+    memo: dict[str, Any] = field(default_factory=dict)
 
     def planned_id(self, key: str, existing: Callable[[], ObjectId | None]) -> ObjectId:
         if key not in self.planned:

@@ -10,8 +10,9 @@ from ..core import OPERATORS, ExpressionContext, Operator, Parser, register
 __all__ = ["eager"]
 
 
-def eager(name: str, shape: str = "array", **counts: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a plain operator: arguments evaluated in order, then ``fn(op, *values)``.
+def eager(name: str, shape: str = "array", *, with_ctx: bool = False, **counts: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a plain operator: arguments evaluated in order, then ``fn(op, *values)``
+    (``fn(op, ctx, *values)`` with ``with_ctx``, for operators that charge the budget).
 
     ``shape`` is ``single`` (one expression), ``array`` (a list, passed as one list argument)
     or ``fixed`` (a list with ``exactly``/``between`` elements, passed spread)."""
@@ -24,7 +25,8 @@ def eager(name: str, shape: str = "array", **counts: Any) -> Callable[[Callable[
             def evaluate(self, ctx: ExpressionContext) -> Any:
                 self.enter(ctx)
                 values = [arg.evaluate(ctx) for arg in self.args]
-                return fn(self, values) if shape == "array" else fn(self, *values)
+                head = (self, ctx) if with_ctx else (self,)
+                return fn(*head, values) if shape == "array" else fn(*head, *values)
 
         _Eager.__name__ = _Eager.__qualname__ = f"Op_{name[1:]}"
         register(OPERATORS, name)(_Eager)

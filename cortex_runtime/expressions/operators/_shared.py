@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...faults import Fault
-from ..core import OPERATORS, ExpressionContext, Operator, Parser, register
+from ..core import ExpressionContext
 
 __all__ = ["TEXT_UNIT", "charge_text", "eager_ctx", "raw_error"]
 
@@ -27,19 +27,6 @@ def raw_error(op: Any, what: str) -> Fault:
 
 def eager_ctx(name: str, shape: str = "array", **counts: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Like ``operators.eager`` but ``fn(op, ctx, ...)`` so the operator can charge the budget."""
+    from . import eager
 
-    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
-        class _Eager(Operator):
-            def setup(self, parser: Parser, raw: Any) -> None:
-                self.args = [self.single(parser, raw)] if shape == "single" else self.array(parser, raw, **counts)
-
-            def evaluate(self, ctx: ExpressionContext) -> Any:
-                self.enter(ctx)
-                values = [arg.evaluate(ctx) for arg in self.args]
-                return fn(self, ctx, values) if shape == "array" else fn(self, ctx, *values)
-
-        _Eager.__name__ = _Eager.__qualname__ = f"Op_{name[1:]}"
-        register(OPERATORS, name)(_Eager)
-        return fn
-
-    return decorate
+    return eager(name, shape, with_ctx=True, **counts)

@@ -143,6 +143,22 @@ class _Iterating(Operator):
         ctx.charge(len(items), self.path)
         return items
 
+    def select(self, ctx: ExpressionContext, *, first: bool) -> Any:
+        """The elements whose body is truthy (``$filter``), or the first of them, else missing (``$find``)."""
+        self.enter(ctx)
+        scope = ctx.push(self.path)
+        try:
+            out = []
+            for item in self.items(ctx):
+                scope[self.var] = item
+                if truthy(self.body.evaluate(ctx)):
+                    if first:
+                        return item
+                    out.append(item)
+            return MISSING if first else out
+        finally:
+            ctx.pop()
+
 
 @register(OPERATORS, "$map")
 class Map(_Iterating):
@@ -164,17 +180,7 @@ class Filter(_Iterating):
     body_key = "cond"
 
     def evaluate(self, ctx: ExpressionContext) -> Any:
-        self.enter(ctx)
-        scope = ctx.push(self.path)
-        try:
-            out = []
-            for item in self.items(ctx):
-                scope[self.var] = item
-                if truthy(self.body.evaluate(ctx)):
-                    out.append(item)
-            return out
-        finally:
-            ctx.pop()
+        return self.select(ctx, first=False)
 
 
 @register(OPERATORS, "$reduce")
@@ -291,16 +297,7 @@ class Find(_Iterating):
     body_key = "cond"
 
     def evaluate(self, ctx: ExpressionContext) -> Any:
-        self.enter(ctx)
-        scope = ctx.push(self.path)
-        try:
-            for item in self.items(ctx):
-                scope[self.var] = item
-                if truthy(self.body.evaluate(ctx)):
-                    return item
-            return MISSING
-        finally:
-            ctx.pop()
+        return self.select(ctx, first=True)
 
 
 @register(OPERATORS, "$zip")

@@ -24,7 +24,7 @@ from bson import ObjectId
 
 from ...faults import Fault
 from ..core import MAX_DEPTH, OPERATORS, Expression, ExpressionContext, Node, Operator, Parser, _is_operator_key, check_literal_depth, join, qf, register, wrap
-from ..values import MISSING, string_form
+from ..values import MISSING, plain, string_form
 
 __all__ = ["ExpressionHost", "MemoryCache", "PRIVILEGED_OPTIONS", "named_value", "rough_size"]
 
@@ -245,13 +245,6 @@ def _int_ttl(value: Any) -> int | None:
     return value if isinstance(value, int) else None
 
 
-def _plain(value: Any) -> Any:
-    """Missing values dropped, as the database and JSON would."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items() if v is not MISSING}
-    if isinstance(value, list):
-        return [None if v is MISSING else _plain(v) for v in value]
-    return value
 
 
 def _guard(op: Node, call: Callable[[], Any]) -> Any:
@@ -290,7 +283,7 @@ class DbNext(Operator):
         host = need_host(self, ctx)
         if not isinstance(options, dict) or not isinstance(options.get("object"), str):
             raise Fault("cortex.invalidArgument.object", reason="No object name.", path=join(self.path, "object"))
-        options = host.read_options(_plain(options))
+        options = host.read_options(plain(options))
         key = None
         if ttl is not None:
             layer = host.layer
@@ -486,7 +479,7 @@ class Cached(Operator):
     @staticmethod
     def _write(module: Any, host: ExpressionHost, name: str, value: Any, ttl: int | None) -> None:
         try:
-            args = [name, _plain(value)] + ([ttl] if ttl is not None else [])
+            args = [name, plain(value)] + ([ttl] if ttl is not None else [])
             module._set(host.org_id, args)
         except Exception:  # noqa: BLE001 - spec: write errors are ignored
             pass

@@ -63,8 +63,6 @@ def translate(source: str, multiline: bool) -> str:
             if source.startswith("^", i + 1):
                 out.append("^")
                 i += 1
-            if source.startswith("]", i + 1):  # JS: a leading ] closes the class; handled above for []
-                pass
             i += 1
             continue
         if c == "(" and source.startswith("(?<", i) and not source.startswith(("(?<=", "(?<!"), i):

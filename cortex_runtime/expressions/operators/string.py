@@ -91,38 +91,37 @@ def _substr_cp(op: Any, text: Any, start: Any, count: Any) -> Any:
     return "".join(chars[begin : begin + max(int(to_number(count)), 0)])
 
 
-@register(OPERATORS, "$trim")
-class Trim(Operator):
-    """Not a character-set trim: split on ``chars``, drop empty pieces, re-join (spec quirk)."""
+class _Trimming(Operator):
+    """``{input, chars}``: the input (a string, else a fault) and the characters (default a space)."""
 
     def setup(self, parser: Parser, raw: Any) -> None:
         parts = self.object(parser, raw, ("input", "chars"))
         self.input, self.chars = parts["input"], parts["chars"]
 
-    def evaluate(self, ctx: ExpressionContext) -> Any:
+    def operands(self, ctx: ExpressionContext) -> tuple[str, str]:
         self.enter(ctx)
         value, chars = self.input.evaluate(ctx), self.chars.evaluate(ctx)
         if not isinstance(value, str):
             raise _type_error(self, "input must be a string")
-        chars = " " if chars is MISSING else string_form(chars)
+        return value, " " if chars is MISSING else string_form(chars)
+
+
+@register(OPERATORS, "$trim")
+class Trim(_Trimming):
+    """Not a character-set trim: split on ``chars``, drop empty pieces, re-join (spec quirk)."""
+
+    def evaluate(self, ctx: ExpressionContext) -> Any:
+        value, chars = self.operands(ctx)
         if chars == "":
             return value
         return chars.join(piece for piece in value.split(chars) if piece)
 
 
-class _SideTrim(Operator):
+class _SideTrim(_Trimming):
     left = True
 
-    def setup(self, parser: Parser, raw: Any) -> None:
-        parts = self.object(parser, raw, ("input", "chars"))
-        self.input, self.chars = parts["input"], parts["chars"]
-
     def evaluate(self, ctx: ExpressionContext) -> Any:
-        self.enter(ctx)
-        value, chars = self.input.evaluate(ctx), self.chars.evaluate(ctx)
-        if not isinstance(value, str):
-            raise _type_error(self, "input must be a string")
-        chars = " " if chars is MISSING else string_form(chars)
+        value, chars = self.operands(ctx)
         if chars == "":
             return value
         try:
