@@ -1,5 +1,6 @@
 """The org runtime (decorators-expressions.md §1.1-§1.2, §3): what routes, triggers, jobs,
-objects and libraries an org runs, from saved scripts and from static decorators in libraries.
+objects, libraries and named expressions and pipelines an org runs, from saved scripts and from
+static decorators in libraries.
 
 ``decorated_entries`` turns the decorators the compiler found in a library into runtime
 entries (stored on the library's script document when it is deployed). ``org_runtime``
@@ -10,6 +11,7 @@ replaces one of the same type and name only with a strictly higher weight.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -22,8 +24,11 @@ from .objects.store import Store, map_store_errors
 
 __all__ = ["KINDS", "decorated_entries", "dispatch_source", "org_runtime", "override_by_name"]
 
-KINDS = ("route", "trigger", "job", "object", "on", "transform")
-_LISTS = {"route": "routes", "trigger": "triggers", "job": "jobs", "object": "objects", "on": "events", "transform": "transforms", "library": "libraries"}
+KINDS = ("route", "trigger", "job", "object", "on", "transform", "expression", "pipeline")
+_LISTS = {
+    "route": "routes", "trigger": "triggers", "job": "jobs", "object": "objects", "on": "events", "transform": "transforms", "library": "libraries",
+    "expression": "expressions", "pipeline": "pipelines",
+}
 
 
 def _options(args: list[Any]) -> tuple[list[Any], dict[str, Any]]:
@@ -119,11 +124,31 @@ def decorated_entries(script: Mapping[str, Any], decorators: list[dict[str, Any]
         elif kind == "on":
             event = leading[0] if leading and isinstance(leading[0], str) else options.get("event")
             entries.append({**base, "name": options.get("name") or default_name, "configuration": {"event": event}})
+        elif kind in ("expression", "pipeline"):
+            entries.append(_named_entry(kind, found, leading, options, base))
         elif kind == "transform":
             # A transform is a class (before/each/after) named for the cursors that use it.
             name = leading[0] if leading and isinstance(leading[0], str) else options.get("name") or found.get("className")
             entries.append({**base, "name": name, "configuration": {}})
     return entries
+
+
+def _named_entry(kind: str, found: Mapping[str, Any], leading: list[Any], options: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
+    """``@expression`` / ``@pipeline`` on a class property (expressions.md §7.4): bare (the
+    property's name), ``('c_name', options)`` or ``(options)``. The value is the property's
+    JSON literal, parsed now, so an invalid expression fails the save."""
+    resource = base["metadata"]["resource"]
+    if found.get("target") != "property":
+        raise Fault("cortex.invalidArgument.unspecified", reason=f"@{kind} decorates a class property ({resource}).", path="script.script")
+    if "value" not in found:
+        raise Fault("cortex.invalidArgument.unspecified", reason=f"@{kind} needs a JSON literal value ({resource}).", path="script.script")
+    name = leading[0] if leading and isinstance(leading[0], str) else options.get("name") or found.get("methodName")
+    value = found["value"]
+    from .expressions.operators.database import compiled
+
+    compiled(kind, value)
+    digest = hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+    return {**base, "name": name, "label": options.get("label") or name, "value": value, "objectHash": digest, "configuration": {}}
 
 
 def override_by_name(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:

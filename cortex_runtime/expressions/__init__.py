@@ -7,7 +7,7 @@ registers every operator, accumulator, stage and system variable.
 
 from __future__ import annotations
 
-from . import accumulators, operators, stages  # noqa: F401  (registration)
+from . import accumulators, operators, stages, variables  # noqa: F401  (registration)
 from .core import ACCUMULATORS, MAX_DEPTH, MAX_OPS, MAX_PARSE_DEPTH, OPERATORS, STAGES, SYSTEM_VARIABLES, Expression, ExpressionContext, parse
 from .stages import Pipeline
 from .values import EMPTY, MISSING

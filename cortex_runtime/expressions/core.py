@@ -3,7 +3,10 @@
 Registries (``OPERATORS``, ``SYSTEM_VARIABLES``, ``ACCUMULATORS``, ``STAGES``) map names to
 classes so the implemented list is data. Parsing is bounded by ``MAX_PARSE_DEPTH`` (checked
 before recursing, so deep input faults instead of overflowing the stack); evaluation by the
-spec's node depth (20) and an operations budget kept on the ``ExpressionContext``.
+spec's node depth (20) and an operations budget kept on the ``ExpressionContext``. An
+``Expression`` evaluated repeatedly is compiled into one generated Python function
+(``Compiler``) with the same results and faults as the tree; only the budget is charged per
+straight-line run of nodes rather than per node.
 """
 
 from __future__ import annotations
@@ -11,18 +14,18 @@ from __future__ import annotations
 import copy
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
 from bson import ObjectId
 
 from ..faults import Fault
-from .values import EMPTY, MISSING
+from .values import EMPTY, MISSING, truthy
 
 __all__ = [
     "ACCUMULATORS", "MAX_DEPTH", "MAX_OPS", "MAX_PARSE_DEPTH", "OPERATORS", "STAGES", "SYSTEM_VARIABLES", "SYSTEM_VARIABLE_NAMES",
-    "Expression", "ExpressionContext", "Node", "Operator", "Parser", "parse", "qf", "read_path", "register",
+    "Compiler", "Expression", "ExpressionContext", "Node", "Operator", "Parser", "parse", "qf", "read_path", "register",
 ]
 
 MAX_DEPTH = 20  # spec §10: node depth and context depth, checked at evaluation
@@ -105,6 +108,10 @@ class Node:
     def evaluate(self, ctx: ExpressionContext) -> Any:
         raise NotImplementedError
 
+    def compile(self, gen: Compiler) -> str:
+        """Python source computing this node's value (see ``Compiler``); the default calls ``evaluate``."""
+        return gen.fallback(self)
+
     def enter(self, ctx: ExpressionContext) -> None:
         if self.depth > MAX_DEPTH:
             raise qf(f"Maximum expression depth ({MAX_DEPTH}) exceeded", self.path)
@@ -120,6 +127,9 @@ class Literal(Node):
     def evaluate(self, ctx: ExpressionContext) -> Any:
         self.enter(ctx)
         return self.value
+
+    def compile(self, gen: Compiler) -> str:
+        return gen.literal(self.value) if gen.enter(self) else "None"
 
 
 def read_path(value: Any, path: str) -> Any:
@@ -149,6 +159,20 @@ class Field(Node):
         self.enter(ctx)
         return MISSING if ctx.root is MISSING else read_path(ctx.root, self.field)
 
+    def compile(self, gen: Compiler) -> str:
+        if not gen.enter(self):
+            return "None"
+        out, field = gen.temp(), repr(self.field)
+        if self.field and "." not in self.field:  # one segment of a plain dict: a dict lookup
+            gen.line(f"{out} = _root.get({field}, MISSING) if type(_root) is dict else _field(_root, {field})")
+        else:
+            gen.line(f"{out} = _field(_root, {field})")
+        return out
+
+
+def _field(root: Any, field: str) -> Any:
+    return MISSING if root is MISSING else read_path(root, field)
+
 
 class UserVariable(Node):
     def __init__(self, name: str, rest: str, path: str, depth: int) -> None:
@@ -158,6 +182,15 @@ class UserVariable(Node):
         self.enter(ctx)
         value = ctx.lookup(self.var)
         return read_path(value, self.rest) if self.rest and value is not MISSING else value
+
+    def compile(self, gen: Compiler) -> str:
+        if not gen.enter(self):
+            return "None"
+        out = gen.temp()
+        gen.line(f"{out} = ctx.lookup({self.var!r})")
+        if self.rest:
+            gen.line(f"if {out} is not MISSING: {out} = _read({out}, {self.rest!r})")
+        return out
 
 
 class Operator(Node):
@@ -323,18 +356,245 @@ def wrap(value: Any) -> Any:
     return value
 
 
+# ---- compilation ------------------------------------------------------------------------
+#
+# A parsed tree is turned into one generated Python function so an expression evaluated over
+# many documents does not pay a method call, a depth check and a budget check per node.
+# Semantics stay those of ``evaluate``: a node deeper than ``MAX_DEPTH`` compiles to the same
+# fault (raised only if reached), and the budget is charged per straight-line run of nodes
+# (one addition at the start of each branch) instead of per node; when it runs out, the fault
+# names the node whose entry crossed it. Nodes without a ``compile`` of their own (or whose
+# ``evaluate`` is overridden below one) are called through ``evaluate``.
+
+_MAX_INT = 2**53
+_MAX_LINES = 2_000  # larger trees stay trees: Python takes long to compile that much source
+
+
+class Compiler:
+    """Collects the statements of one function ``_run(ctx)``; ``value(node)`` returns an
+    expression (a local, a constant or a literal) holding the node's value once run."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.env: dict[str, Any] = {"MISSING": MISSING, "_truthy": truthy, "_read": read_path, "_field": _field, "_over": _over_budget, "_deep": _too_deep_here, "_INF": float("inf"), "_deepcopy": copy.deepcopy}
+        self.known: dict[str, Any] = {}  # literal source -> its value, for operator fast paths
+        self.bools: set[str] = set()  # locals known to hold a bool
+        self.level = 1
+        self.temps = 0
+        self.blocks: list[tuple[int, int, list[str]]] = []
+
+    # -- emitting
+    def line(self, text: str) -> None:
+        self.lines.append("    " * self.level + text)
+
+    def temp(self) -> str:
+        self.temps += 1
+        return f"_t{self.temps}"
+
+    def const(self, value: Any) -> str:
+        name = f"_k{len(self.env)}"
+        self.env[name] = value
+        return name
+
+    def literal(self, value: Any) -> str:
+        kind = type(value)
+        if value is None or kind is bool or kind is str or (kind is int and -_MAX_INT <= value <= _MAX_INT):
+            text = repr(value)
+        elif value is MISSING:
+            text = "MISSING"
+        else:
+            text = self.const(value)
+        self.known[text] = value
+        return text
+
+    def truth(self, value: str) -> str:
+        """A condition testing the JS truthiness of ``value``."""
+        return value if value in self.bools else f"_truthy({value})"
+
+    # -- budget blocks: one charge at the start of each straight-line run of nodes
+    def open(self) -> None:
+        self.blocks.append((len(self.lines), self.level, []))
+        self.lines.append("")
+
+    def close(self) -> None:
+        at, level, paths = self.blocks.pop()
+        pad = "    " * level
+        if not paths:
+            self.lines[at] = f"{pad}pass"
+            return
+        count, where = len(paths), self.const(tuple(paths))
+        self.lines[at] = f"{pad}_o = ctx.ops = ctx.ops + {count}\n{pad}if _o > _max: _over(ctx, {count}, {where})"
+
+    def enter(self, node: Node) -> bool:
+        """Charge ``node`` to the current block; a node too deep compiles to its fault."""
+        if node.depth > MAX_DEPTH:
+            self.line(f"raise _deep({self.const(node.path)})")
+            return False
+        self.blocks[-1][2].append(node.path)
+        return True
+
+    def branch(self, node: Node, target: str) -> None:
+        """Inside an ``if``: a new block evaluating ``node`` into ``target``."""
+        self.level += 1
+        self.open()
+        value = self.value(node)
+        self.line(f"{target} = {value}")
+        self.close()
+        self.level -= 1
+
+    def scoped(self, path: str) -> str:
+        """Open ``ctx.push(path)`` and a ``try`` (closed by ``end_scoped``); the scope's local."""
+        scope = self.temp()
+        self.line(f"{scope} = ctx.push({path!r})")
+        self.line("try:")
+        self.level += 1
+        return scope
+
+    def end_scoped(self) -> None:
+        self.level -= 1
+        self.line("finally:")
+        self.line("    ctx.pop()")
+
+    # -- nodes
+    def value(self, node: Node) -> str:
+        if not _compiles(type(node)):
+            return self.fallback(node)
+        return node.compile(self)
+
+    def fallback(self, node: Node) -> str:
+        out = self.temp()
+        self.line(f"{out} = {self.const(node)}.evaluate(ctx)")
+        self.line("_root = ctx.root")
+        return out
+
+    def call(self, fn: Any, *args: str) -> str:
+        return f"{self.const(fn)}({', '.join(args)})"
+
+    def build(self, node: Node) -> Callable[[ExpressionContext], Any]:
+        self.open()
+        result = self.value(node)
+        self.line(f"return {result}")
+        self.close()
+        if len(self.lines) > _MAX_LINES:
+            raise ValueError("too large to compile")
+        source = "def _run(ctx):\n    _root, _max = ctx.root, ctx.max_ops\n" + "\n".join(self.lines) + "\n"
+        namespace = dict(self.env)
+        exec(compile(source, "<expression>", "exec"), namespace)  # noqa: S102 - our own generated source
+        run: Callable[[ExpressionContext], Any] = namespace["_run"]
+        return run
+
+
+_COMPILES: dict[type, bool] = {}
+
+
+def _compiles(cls: type) -> bool:
+    """Use a class's ``compile`` only if it is defined at or below the ``evaluate`` it replaces."""
+    known = _COMPILES.get(cls)
+    if known is None:
+        owner = {attr: next(k for k in cls.__mro__ if attr in k.__dict__) for attr in ("compile", "evaluate")}
+        known = _COMPILES[cls] = owner["compile"] is not Node and issubclass(owner["compile"], owner["evaluate"])
+    return known
+
+
+def _over_budget(ctx: ExpressionContext, count: int, paths: tuple[str, ...]) -> None:
+    """The block charged ``count`` nodes and crossed the budget: fault at the node that did."""
+    before = ctx.ops - count
+    index = max(min(ctx.max_ops - before, count - 1), 0)
+    ctx.ops = before + index + 1
+    ctx.charge(0, paths[index])
+
+
+def _too_deep_here(path: str) -> Fault:
+    return qf(f"Maximum expression depth ({MAX_DEPTH}) exceeded", path)
+
+
+def compile_node(node: Node) -> Callable[[ExpressionContext], Any] | None:
+    """The compiled form of ``node``, or ``None`` where it cannot be compiled (too large, nested
+    deeper than Python allows, or a node that does not compile as its class expects): the tree
+    is then evaluated as it is, which is always correct."""
+    try:
+        return Compiler().build(node)
+    except Exception:  # noqa: BLE001 - the tree is the reference; compiling is only an optimisation
+        return None
+
+
+# Evaluations before ``evaluate`` compiles: generating code costs about a hundred evaluations,
+# so an expression evaluated a few times is not worth it (``compiled()`` compiles at once).
+_COMPILE_AFTER = 32
+
+
 class Expression:
-    """A parsed top-level expression, reusable across evaluations."""
+    """A parsed top-level expression, reusable across evaluations.
+
+    After a few evaluations it runs compiled; evaluations without a caller's context reuse
+    a spare one (reset) instead of allocating one each time."""
 
     def __init__(self, value: Any) -> None:
         self.node = Parser().top(value)
+        self._run: Callable[[ExpressionContext], Any] | None = None
+        self._evaluations = 0
+        self._spare: list[ExpressionContext] = []
+
+    def compiled(self) -> Callable[[ExpressionContext], Any]:
+        """The function evaluating this expression against a context (compiling it now)."""
+        if self._run is None:
+            self._run = compile_node(self.node) or self.node.evaluate
+        return self._run
+
+    def runner(self) -> Callable[[ExpressionContext], Any]:
+        """The function for one more evaluation: the tree at first, compiled once it pays."""
+        return self._run or self._warm()
+
+    def _warm(self) -> Callable[[ExpressionContext], Any]:
+        self._evaluations += 1
+        return self.compiled() if self._evaluations >= _COMPILE_AFTER else self.node.evaluate
 
     def evaluate(self, root: Any = MISSING, variables: dict[str, Any] | None = None, *, ctx: ExpressionContext | None = None, host: Any = None) -> Any:
-        ctx = ctx or ExpressionContext(root, variables, host=host)
+        run = self._run or self._warm()
+        if ctx is not None or variables is not None or host is not None:
+            return _guarded(run, ctx or ExpressionContext(root, variables, host=host))
         try:
-            return self.node.evaluate(ctx)
+            ctx = self._spare.pop()
+        except IndexError:
+            ctx = ExpressionContext(root)
+        else:
+            ctx.root, ctx.ops, ctx._now = root, 0, None
+        try:
+            value = run(ctx)
         except RecursionError as exc:  # defensive: the limits should make this unreachable
-            raise Fault("cortex.invalidArgument.tooLarge", reason="Expression too deep to evaluate.") from exc
+            raise _too_deep_to_run() from exc
+        # A context left as it was made (scopes closed, no variables or host) serves the next call.
+        if len(ctx.scopes) == 1 and not ctx.scopes[0] and not ctx.system and ctx.host is None:
+            self._spare.append(ctx)
+        return value
+
+    def evaluate_many(self, roots: Iterable[Any], variables: dict[str, Any] | None = None, *, host: Any = None) -> list[Any]:
+        """``[evaluate(root, variables, host=host) for root in roots]``, sharing one context: each
+        root still gets a fresh budget, ``$$NOW`` and scopes."""
+        run = self.compiled()
+        ctx = ExpressionContext(MISSING, variables, host=host)
+        out: list[Any] = []
+        append = out.append
+        try:
+            for root in roots:
+                ctx.root, ctx.ops, ctx._now = root, 0, None
+                if len(ctx.scopes) != 1 or ctx.scopes[0]:
+                    ctx.scopes = [{}]
+                append(run(ctx))
+        except RecursionError as exc:  # defensive, as in ``evaluate``
+            raise _too_deep_to_run() from exc
+        return out
+
+
+def _guarded(run: Callable[[ExpressionContext], Any], ctx: ExpressionContext) -> Any:
+    try:
+        return run(ctx)
+    except RecursionError as exc:  # defensive: the limits should make this unreachable
+        raise _too_deep_to_run() from exc
+
+
+def _too_deep_to_run() -> Fault:
+    return Fault("cortex.invalidArgument.tooLarge", reason="Expression too deep to evaluate.")
 
 
 def parse(value: Any) -> Expression:
@@ -400,12 +660,6 @@ class _Remove(_SystemVariable):
 
     def value(self, ctx: ExpressionContext) -> Any:
         return MISSING
-
-
-@register(SYSTEM_VARIABLES, "SCRIPT")
-class _Script(_SystemVariable):
-    def value(self, ctx: ExpressionContext) -> Any:
-        return ctx.system.get("$$SCRIPT", MISSING)
 
 
 @register(SYSTEM_VARIABLES, "CONTEXT")

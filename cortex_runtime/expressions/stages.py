@@ -1,4 +1,10 @@
-"""Pipelines and stages (spec §6): lazy generators, each stage binding ``$$ROOT`` per element."""
+"""Pipelines and stages (spec §6): lazy generators, each stage binding ``$$ROOT`` per element.
+
+A stage's expressions (``$match`` conditions, ``$project``/``$set`` bodies, ``$group`` keys and
+accumulator arguments, ``$transform`` phases, ``$pipeline``'s ``as``, a ``$cursor`` options
+expression) are ``StageExpression``s: evaluated as trees for the first few documents, then
+through the engine's compiled form, with the same results, faults and budget.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +13,37 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ..faults import Fault
-from .core import _CUSTOM, ACCUMULATORS, MAX_DEPTH, STAGES, ExpressionContext, Node, Parser, _is_operator_key, check_literal_depth, check_variable_name, join, qf, read_path, register, wrap
+from .core import _COMPILE_AFTER, _CUSTOM, ACCUMULATORS, MAX_DEPTH, STAGES, ExpressionContext, Node, Parser, _is_operator_key, check_literal_depth, check_variable_name, compile_node, join, qf, read_path, register, wrap
 from .types import deep_equal
 from .values import EMPTY, MISSING, plain, string_form, truthy
+from .variables import StageCursor
 
-__all__ = ["Pipeline", "Stage"]
+__all__ = ["Pipeline", "Stage", "StageExpression"]
+
+
+class StageExpression(Node):
+    """A stage's parsed expression. It runs as a tree until it has been evaluated
+    ``_COMPILE_AFTER`` times (over all runs of the stage: a pipeline over a few documents never
+    pays for code generation), then compiled; a tree that does not compile stays a tree.
+    ``ctx.root`` is read at each call, as the tree does."""
+
+    def __init__(self, node: Node) -> None:
+        self.node, self.path, self.depth = node, node.path, node.depth
+        self.calls = 0
+        self.run: Any = None
+
+    def evaluate(self, ctx: ExpressionContext) -> Any:
+        self.calls += 1
+        if self.calls < _COMPILE_AFTER:
+            return self.node.evaluate(ctx)
+        return self.compiled()(ctx)
+
+    def compiled(self) -> Any:
+        """The compiled function (made now if it is not yet), or the tree's ``evaluate``. It
+        then replaces this object's ``evaluate``, so a stage calls it with no step between."""
+        if self.run is None:
+            self.run = self.evaluate = compile_node(self.node) or self.node.evaluate  # type: ignore[method-assign]
+        return self.run
 
 
 class Stage:
@@ -27,17 +59,34 @@ class Stage:
         raise NotImplementedError
 
     def run(self, source: Iterator[Any], ctx: ExpressionContext) -> Iterator[Any]:
+        source = iter(source)
+        cursor = StageCursor(source, self.path)  # $$CURSOR / $$CLOSE
+        # The loop reads ``source`` itself rather than through the cursor (a call less per
+        # element); an element ``$$CURSOR.hasNext`` looked ahead at is taken from the cursor next.
+        pending, system, apply = cursor.pending, ctx.system, self.apply
         for item in source:
-            ctx.root = item
-            out = self.apply(item, ctx)
-            if out is not EMPTY:
-                yield out
+            while True:
+                cursor.position += 1
+                ctx.root = item
+                saved = system.get("$$CURSOR#")
+                system["$$CURSOR#"] = cursor
+                try:
+                    out = apply(item, ctx)
+                finally:
+                    system["$$CURSOR#"] = saved
+                if out is not EMPTY:
+                    yield out
+                if cursor.closed:
+                    return
+                if not pending:
+                    break
+                item = pending.pop()
 
     def apply(self, item: Any, ctx: ExpressionContext) -> Any:
         raise NotImplementedError
 
-    def expr(self, parser: Parser, raw: Any, at: str | None = None) -> Node:
-        return parser.expr(raw, at or self.path, 2)
+    def expr(self, parser: Parser, raw: Any, at: str | None = None) -> StageExpression:
+        return StageExpression(parser.expr(raw, at or self.path, 2))
 
 
 @register(STAGES, "$match")
@@ -310,7 +359,7 @@ class PipelineStage(Stage):
         if not isinstance(raw, dict):
             raise qf("Operator $pipeline expects an object.", self.path)
         as_, in_ = raw.get("as", MISSING), raw.get("in", MISSING)
-        self.as_ = None if as_ is MISSING or as_ == "$$ROOT" else parser.expr(wrap(as_), join(self.path, "as"), 2)
+        self.as_ = None if as_ is MISSING or as_ == "$$ROOT" else self.expr(parser, wrap(as_), join(self.path, "as"))
         if isinstance(in_, str) and _CUSTOM.match(in_):
             self.named: str | None = in_
             self.inline: Pipeline | None = None
@@ -360,5 +409,110 @@ def _until_missing(source: Iterator[Any], ctx: ExpressionContext) -> Iterator[An
     for item in source:
         if item is MISSING:
             return
-        ctx.charge(1)
+        ctx.ops += 1
+        if ctx.ops > ctx.max_ops:
+            ctx.charge(0)
         yield item
+
+
+@register(STAGES, "$var")
+class VarStage(Stage):
+    """``{"$var": name}``: each element is stored in ``name`` (in the root scope) and passed on;
+    ``$$name`` is visible to the later stages only, ``$$VAR.name`` anywhere (§6.12)."""
+
+    def setup(self, parser: Parser, raw: Any) -> None:
+        self.var = check_variable_name(raw, "Stage $var", self.path)
+        parser.declare(self.var)  # declared as this stage is parsed: only later stages see it
+
+    def apply(self, item: Any, ctx: ExpressionContext) -> Any:
+        ctx.scopes[0][self.var] = item
+        return item
+
+
+class _Phase:
+    def __init__(self, sets: list[tuple[str, Node]], body: Node | None) -> None:
+        self.sets, self.body = sets, body
+
+
+@register(STAGES, "$transform")
+class TransformStage(Stage):
+    """A stateful streaming transform (§6.11): ``vars`` initialised once, then ``before``,
+    ``each`` per element and ``after``; every phase runs its ``set`` in order, then ``in``.
+    The variables live in a scope of the stage, entered for each evaluation only, so stages
+    after it never see them and its state survives between pulls."""
+
+    PHASES = ("before", "each", "after")
+
+    def setup(self, parser: Parser, raw: Any) -> None:
+        if not isinstance(raw, dict):
+            raise qf("Stage $transform expects an object.", self.path)
+        if not any(isinstance(raw.get(p), dict) or raw.get(p) is not None for p in self.PHASES):
+            raise qf("Stage $transform expects an object with properties.", join(self.path, "phases"))
+        vars_ = raw.get("vars", {})
+        if vars_ is None:
+            vars_ = {}
+        if not isinstance(vars_, dict):
+            raise qf("Operator ExpressionRules expects an object.", join(self.path, "vars"))
+        self.vars: list[tuple[str, Node]] = []
+        with parser.scope():
+            for name, init in vars_.items():
+                check_variable_name(name, "Operator ExpressionRules", join(self.path, "vars"))
+                parser.declare(name)
+                self.vars.append((name, self.expr(parser, init, join(join(self.path, "vars"), name))))
+            names = {name for name, _ in self.vars}
+            self.phases: dict[str, _Phase | None] = {}
+            for phase in self.PHASES:
+                spec = raw.get(phase)
+                if spec is None:
+                    self.phases[phase] = None
+                    continue
+                at = join(self.path, phase)
+                if not isinstance(spec, dict):
+                    raise qf("Operator $transform expects an object.", at)
+                sets_raw = spec.get("set") or {}
+                if not isinstance(sets_raw, dict):
+                    raise qf("Operator $transform expects an object.", join(at, "set"))
+                sets = []
+                for name, value in sets_raw.items():
+                    if name not in names:
+                        raise qf(f"User variable {name} not found in $transform.", join(at, "set"))
+                    sets.append((name, self.expr(parser, value, join(join(at, "set"), name))))
+                body = self.expr(parser, spec["in"], join(at, "in")) if "in" in spec else None
+                self.phases[phase] = _Phase(sets, body)
+
+    def _eval(self, node: Node, state: dict[str, Any], ctx: ExpressionContext) -> Any:
+        if len(ctx.scopes) >= MAX_DEPTH:
+            raise qf(f"Maximum expression depth ({MAX_DEPTH}) exceeded", self.path)
+        ctx.scopes.append(state)
+        try:
+            return node.evaluate(ctx)
+        finally:
+            ctx.scopes.pop()
+
+    def _phase(self, name: str, state: dict[str, Any], ctx: ExpressionContext, item: Any) -> Any:
+        phase = self.phases[name]
+        if phase is None:
+            return item
+        for var, node in phase.sets:
+            state[var] = self._eval(node, state, ctx)
+        if phase.body is None:
+            return item
+        return self._eval(phase.body, state, ctx)
+
+    def run(self, source: Iterator[Any], ctx: ExpressionContext) -> Iterator[Any]:
+        state: dict[str, Any] = {}
+        ctx.root = MISSING
+        for name, node in self.vars:
+            state[name] = self._eval(node, state, ctx)
+        out = self._phase("before", state, ctx, MISSING)
+        if out is not MISSING and out is not EMPTY:
+            yield out
+        for item in source:
+            ctx.root = item
+            out = self._phase("each", state, ctx, item)
+            if out is not MISSING and out is not EMPTY:
+                yield out
+        ctx.root = MISSING
+        out = self._phase("after", state, ctx, MISSING)
+        if out is not MISSING and out is not EMPTY:
+            yield out

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from bson import ObjectId
 
-__all__ = ["EMPTY", "MISSING", "INVALID_DATE", "is_number", "is_numeric", "jsnum", "parse_float", "string_form", "to_number", "truthy"]
+__all__ = ["EMPTY", "INVALID_DATE", "MISSING", "is_number", "is_numeric", "jsnum", "parse_float", "string_form", "to_number", "to_output", "truthy"]
 
 
 class _Sentinel:
@@ -125,7 +125,7 @@ def is_numeric(value: Any) -> bool:
 
 def _epoch_ms(value: datetime) -> int:
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return int(round(value.timestamp() * 1000))
 
 
@@ -153,7 +153,7 @@ _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 def date_string(value: datetime) -> str:
-    value = value.astimezone(timezone.utc)
+    value = value.astimezone(UTC)
     return f"{_DAYS[value.weekday()]} {value.strftime('%b %d %Y %H:%M:%S')} GMT+0000 (Coordinated Universal Time)"
 
 
@@ -193,6 +193,19 @@ def from_ms(ms: float) -> Any:
     try:
         if math.isnan(ms) or math.isinf(ms):
             return INVALID_DATE
-        return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+        return datetime.fromtimestamp(ms / 1000, tz=UTC)
     except (OverflowError, OSError, ValueError):
         return INVALID_DATE
+
+
+def to_output(value: Any) -> Any:
+    """Engine values to what a script receives (JSON semantics for undefined and NaN)."""
+    if value is MISSING or value is INVALID_DATE:
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: to_output(v) for k, v in value.items() if v is not MISSING}
+    if isinstance(value, list):
+        return [to_output(v) for v in value]
+    return value

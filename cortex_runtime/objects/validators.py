@@ -51,6 +51,7 @@ VALIDATOR_TYPES: Mapping[str, tuple[str, ...] | None] = {
     "writeOnce": _ALL,
     "uniqueInArray": _ALL,
     "adhoc": _ALL,
+    "expression": _ALL,
     "json": ("Any",),
     "date": ("Date",),
     "dateEnum": ("Date",),
@@ -75,7 +76,7 @@ VALIDATOR_TYPES: Mapping[str, tuple[str, ...] | None] = {
 }
 VALIDATOR_NAMES = frozenset(VALIDATOR_TYPES)
 # Run by properties.py, which has the surrounding document.
-CONTEXT_VALIDATORS = frozenset({"required", "writeOnce", "uniqueInArray"})
+CONTEXT_VALIDATORS = frozenset({"required", "writeOnce", "uniqueInArray", "expression"})
 # Run once on the whole value of an array property instead of on each item.
 WHOLE_VALUE_VALIDATORS = frozenset({"coordinate"})
 
@@ -238,6 +239,10 @@ def _check_values(definition: Mapping[str, Any], accept: Callable[[Any], bool]) 
 
 def check_definition(name: str, definition: Mapping[str, Any]) -> str | None:
     """Return why a validator definition is malformed, or None when it is usable."""
+    if name == "expression":  # parsed when the property is defined (expression_validators.py)
+        from .expression_validators import check_expression_definition
+
+        return check_expression_definition(definition)
     problem = _check_bools(definition, "allowNull", "allowEmpty")
     if problem:
         return problem

@@ -45,7 +45,8 @@ function classDecorator() {
   };
 }
 
-// A property decorator (@env, expressions.expression): nothing to do at run time.
+// A property decorator (@env, expressions.expression, expressions.pipeline): nothing to do at
+// run time (the host registers them when the library is saved).
 function propertyDecorator() {
   return function () {
     const args = Array.prototype.slice.call(arguments);
@@ -304,7 +305,7 @@ module.exports = {
     return objectClasses[String(name).toLowerCase()] || null;
   },
   env: propertyDecorator(),
-  expressions: { expression: propertyDecorator() },
+  expressions: { expression: propertyDecorator(), pipeline: propertyDecorator() },
   log: log,
   as: as,
   acl: acl,

@@ -5,9 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..core import OPERATORS, ExpressionContext, Operator, Parser, register
+from ..core import OPERATORS, Compiler, ExpressionContext, Operator, Parser, register
 
-__all__ = ["eager"]
+__all__ = ["INLINE", "eager"]
+
+# Fast paths for compiled eager operators: ``hook(gen, op, args, call)`` gets the argument
+# expressions and the generic call's source, and returns source that computes the same value
+# for the common types and falls back to ``call`` otherwise (or ``None`` for no fast path).
+INLINE: dict[str, Callable[[Compiler, Operator, list[str], str], str | None]] = {}
+BOOLEAN = {"$gt", "$gte", "$lt", "$lte", "$ne", "$not", "$isArray", "$in"}  # always return a bool
 
 
 def eager(name: str, shape: str = "array", *, with_ctx: bool = False, **counts: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -28,6 +34,20 @@ def eager(name: str, shape: str = "array", *, with_ctx: bool = False, **counts: 
                 head = (self, ctx) if with_ctx else (self,)
                 return fn(*head, values) if shape == "array" else fn(*head, *values)
 
+            def compile(self, gen: Compiler) -> str:
+                if not gen.enter(self):
+                    return "None"
+                args = [gen.value(arg) for arg in self.args]
+                head = [gen.const(self), "ctx"] if with_ctx else [gen.const(self)]
+                call = gen.call(fn, *head, f"[{', '.join(args)}]") if shape == "array" else gen.call(fn, *head, *args)
+                hook = INLINE.get(name)
+                fast = hook(gen, self, args, call) if hook is not None else None
+                out = gen.temp()
+                gen.line(f"{out} = {fast or call}")
+                if name in BOOLEAN:
+                    gen.bools.add(out)
+                return out
+
         _Eager.__name__ = _Eager.__qualname__ = f"Op_{name[1:]}"
         register(OPERATORS, name)(_Eager)
         return fn
@@ -37,3 +57,4 @@ def eager(name: str, shape: str = "array", *, with_ctx: bool = False, **counts: 
 
 from . import arithmetic, array, boolean, comparison, conditional, database, date, object, string, type, variable  # noqa: E402,F401
 from . import control, datebuild, regex, semver, set  # noqa: E402,F401
+from . import access, function, i18n  # noqa: E402,F401

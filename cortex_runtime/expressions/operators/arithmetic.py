@@ -8,7 +8,9 @@ from typing import Any
 
 from ..core import qf
 from ..values import INVALID_DATE, NAN, epoch_ms, from_ms, is_number, is_numeric, jsnum, parse_float, to_number
-from . import eager
+from . import INLINE, eager
+
+_M = 2**53
 
 
 def _safe(fn: Any) -> Any:
@@ -246,3 +248,42 @@ def _clamp(op: Any, value: Any, low: Any, high: Any) -> Any:
     if is_number(value) and js_gt(value, low):
         return high if js_gt(value, high) else value
     return low
+
+
+def _int_guard(gen: Any, value: str, bounded: bool) -> str | None:
+    """Source true when ``value`` is an int (within 2**53 if ``bounded``); ``""`` if known so."""
+    if value in gen.known:
+        known = gen.known[value]
+        return "" if type(known) is int and (not bounded or -_M <= known <= _M) else None
+    return f"type({value}) is int and -{_M} <= {value} <= {_M}" if bounded else f"type({value}) is int"
+
+
+def _fast_ints(build: Any, bounded: bool) -> Any:
+    def hook(gen: Any, op: Any, args: list[str], call: str) -> str | None:
+        if not 2 <= len(args) <= 32:  # longer sums are left to the general function
+            return None
+        guards = [_int_guard(gen, a, bounded) for a in args]
+        if None in guards:
+            return None
+        fast = build(gen, args)
+        test = " and ".join(g for g in guards if g)
+        return f"({fast} if {test} else {call})" if test else fast
+
+    return hook
+
+
+def _add_source(gen: Any, args: list[str]) -> str:
+    # ``parse_float`` of an int within 2**53 is ``float(int)``; summed in doubles, then ``jsnum``.
+    total = gen.temp()
+    floats = " + ".join(repr(float(gen.known[a])) if a in gen.known else f"float({a})" for a in args)
+    return f"(int({total}) if ({total} := {floats}).is_integer() and -{_M} <= {total} <= {_M} else {total})"
+
+
+def _multiply_source(gen: Any, args: list[str]) -> str:
+    # ``to_number`` of an int is the int; the product is exact, then ``jsnum``.
+    product = gen.temp()
+    return f"({product} if -{_M} <= ({product} := {' * '.join(args)}) <= {_M} else {gen.call(jsnum, product)})"
+
+
+INLINE["$add"] = _fast_ints(_add_source, True)
+INLINE["$multiply"] = _fast_ints(_multiply_source, False)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..core import OPERATORS, ExpressionContext, Operator, Parser, join, qf, register
+from ..core import OPERATORS, Compiler, ExpressionContext, Operator, Parser, join, qf, register
 from ..types import equals
 from ..values import MISSING, is_number, is_numeric, jsnum, parse_float, string_form, truthy
-from . import eager
+from . import INLINE, eager
 
 
 @register(OPERATORS, "$array")
@@ -20,6 +20,15 @@ class Array(Operator):
         self.enter(ctx)
         ctx.charge(len(self.items), self.path)
         return [item.evaluate(ctx) for item in self.items]
+
+    def compile(self, gen: Compiler) -> str:
+        if not gen.enter(self):
+            return "None"
+        if self.items:
+            gen.line(f"ctx.charge({len(self.items)}, {self.path!r})")
+        items, out = [gen.value(item) for item in self.items], gen.temp()
+        gen.line(f"{out} = [{', '.join(items)}]")
+        return out
 
 
 @eager("$arrayElemAt", "fixed", exactly=2)
@@ -54,6 +63,9 @@ def _size(op: Any, value: Any) -> Any:
     if not isinstance(value, list):
         raise qf("$size expects an Array", op.path)
     return len(value)
+
+
+INLINE["$size"] = lambda gen, op, args, call: f"(len({args[0]}) if type({args[0]}) is list else {call})"
 
 
 @eager("$isArray", "single")
@@ -160,8 +172,35 @@ class _Iterating(Operator):
             ctx.pop()
 
 
+    def compile_loop(self, gen: Compiler, *, keep: bool) -> str:
+        """``$map`` (``keep`` False: collect the body's values) or ``$filter`` (``keep``: the
+        elements whose body is truthy); the body is charged per element, as it runs."""
+        if not gen.enter(self):
+            return "None"
+        out, items, item = gen.temp(), gen.temp(), gen.temp()
+        scope = gen.scoped(self.path)
+        value = gen.value(self.input)
+        gen.line(f"{items} = {value}")
+        gen.line(f"{items} = [] if {items} is None or {items} is MISSING else {items} if isinstance({items}, list) else [{items}]")
+        gen.line(f"ctx.charge(len({items}), {self.path!r})")
+        gen.line(f"{out} = []")
+        gen.line(f"for {item} in {items}:")
+        gen.level += 1
+        gen.line(f"{scope}[{self.var!r}] = {item}")
+        gen.open()
+        body = gen.value(self.body)
+        gen.line(f"if {gen.truth(body)}: {out}.append({item})" if keep else f"{out}.append({body})")
+        gen.close()
+        gen.level -= 1
+        gen.end_scoped()
+        return out
+
+
 @register(OPERATORS, "$map")
 class Map(_Iterating):
+    def compile(self, gen: Compiler) -> str:
+        return self.compile_loop(gen, keep=False)
+
     def evaluate(self, ctx: ExpressionContext) -> Any:
         self.enter(ctx)
         scope = ctx.push(self.path)
@@ -178,6 +217,9 @@ class Map(_Iterating):
 @register(OPERATORS, "$filter")
 class Filter(_Iterating):
     body_key = "cond"
+
+    def compile(self, gen: Compiler) -> str:
+        return self.compile_loop(gen, keep=True)
 
     def evaluate(self, ctx: ExpressionContext) -> Any:
         return self.select(ctx, first=False)
@@ -209,6 +251,35 @@ class Reduce(Operator):
             return accumulated
         finally:
             ctx.pop()
+
+    def compile(self, gen: Compiler) -> str:
+        if not gen.enter(self):
+            return "None"
+        out, items, item = gen.temp(), gen.temp(), gen.temp()
+        scope = gen.scoped(self.path)
+        value = gen.value(self.input)
+        gen.line(f"{items} = {value}")
+        gen.line(f"if {items} is None or {items} is MISSING:")
+        gen.line(f"    {out} = MISSING")
+        gen.line("else:")
+        gen.level += 1
+        gen.line(f"{items} = {items} if isinstance({items}, list) else [{items}]")
+        gen.line(f"ctx.charge(len({items}), {self.path!r})")
+        gen.open()
+        initial = gen.value(self.initial)
+        gen.line(f"{out} = {initial}")
+        gen.close()
+        gen.line(f"for {item} in {items}:")
+        gen.level += 1
+        gen.line(f"{scope}['value'] = {out}")
+        gen.line(f"{scope}['this'] = {item}")
+        gen.open()
+        body = gen.value(self.body)
+        gen.line(f"{out} = {body}")
+        gen.close()
+        gen.level -= 2
+        gen.end_scoped()
+        return out
 
 
 @eager("$indexOfArray", "fixed", between=(2, 4))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core import OPERATORS, ExpressionContext, Operator, Parser, register
+from ..core import OPERATORS, Compiler, ExpressionContext, Operator, Parser, register
 from ..values import truthy
 from . import eager
 
@@ -18,6 +18,9 @@ class And(Operator):
         self.enter(ctx)
         return all(truthy(arg.evaluate(ctx)) for arg in self.args)
 
+    def compile(self, gen: Compiler) -> str:
+        return _sequence(gen, self, "True")
+
 
 @register(OPERATORS, "$or")
 class Or(Operator):
@@ -27,6 +30,31 @@ class Or(Operator):
     def evaluate(self, ctx: ExpressionContext) -> Any:
         self.enter(ctx)
         return any(truthy(arg.evaluate(ctx)) for arg in self.args)
+
+    def compile(self, gen: Compiler) -> str:
+        return _sequence(gen, self, "False")
+
+
+def _sequence(gen: Compiler, op: Operator, keep: str) -> str:
+    """``$and`` (``keep`` True) / ``$or`` (False): each later argument runs in its own block only
+    while the answer is still ``keep``; flat, so many arguments do not nest."""
+    if not gen.enter(op):
+        return "None"
+    out = gen.temp()
+    gen.line(f"{out} = {keep}")
+    negate = "not " if keep == "True" else ""
+    for i, arg in enumerate(op.args):  # type: ignore[attr-defined]
+        if i:
+            gen.line(f"if {out}:" if keep == "True" else f"if not {out}:")
+            gen.level += 1
+            gen.open()
+        value = gen.value(arg)
+        gen.line(f"if {negate}{gen.truth(value)}: {out} = {'False' if keep == 'True' else 'True'}")
+        if i:
+            gen.close()
+            gen.level -= 1
+    gen.bools.add(out)
+    return out
 
 
 @eager("$not", "single")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core import OPERATORS, ExpressionContext, Operator, Parser, join, qf, register
+from ..core import OPERATORS, Compiler, ExpressionContext, Operator, Parser, join, qf, register
 from ..values import MISSING, truthy
 
 
@@ -21,6 +21,16 @@ class Cond(Operator):
         self.enter(ctx)
         return (self.then if truthy(self.test.evaluate(ctx)) else self.other).evaluate(ctx)
 
+    def compile(self, gen: Compiler) -> str:
+        if not gen.enter(self):
+            return "None"
+        test, out = gen.value(self.test), gen.temp()
+        gen.line(f"if {gen.truth(test)}:")
+        gen.branch(self.then, out)
+        gen.line("else:")
+        gen.branch(self.other, out)
+        return out
+
 
 @register(OPERATORS, "$ifNull")
 class IfNull(Operator):
@@ -31,6 +41,15 @@ class IfNull(Operator):
         self.enter(ctx)
         value = self.value.evaluate(ctx)
         return self.replacement.evaluate(ctx) if value is None or value is MISSING else value
+
+    def compile(self, gen: Compiler) -> str:
+        if not gen.enter(self):
+            return "None"
+        value, out = gen.value(self.value), gen.temp()
+        gen.line(f"{out} = {value}")
+        gen.line(f"if {out} is None or {out} is MISSING:")
+        gen.branch(self.replacement, out)
+        return out
 
 
 @register(OPERATORS, "$switch")
@@ -58,3 +77,25 @@ class Switch(Operator):
             if truthy(case.evaluate(ctx)):
                 return then.evaluate(ctx)
         return self.default.evaluate(ctx)
+
+    def compile(self, gen: Compiler) -> str:
+        """Flat: each later case runs in its own block only while no case has matched."""
+        if not gen.enter(self):
+            return "None"
+        out, done = gen.temp(), gen.temp()
+        gen.line(f"{done} = False")
+        for i, (case, then) in enumerate(self.branches):
+            if i:
+                gen.line(f"if not {done}:")
+                gen.level += 1
+                gen.open()
+            test = gen.value(case)
+            gen.line(f"if {gen.truth(test)}:")
+            gen.branch(then, out)
+            gen.line(f"    {done} = True")
+            if i:
+                gen.close()
+                gen.level -= 1
+        gen.line(f"if not {done}:")
+        gen.branch(self.default, out)
+        return out

@@ -588,7 +588,7 @@ class ExpressionOp(Operator):
         saved = enter_named(ctx, self.path)
         ctx.root = root
         try:
-            return expression.node.evaluate(ctx)
+            return expression.runner()(ctx)
         finally:
             leave_named(ctx, saved)
 

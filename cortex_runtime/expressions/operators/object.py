@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core import OPERATORS, ExpressionContext, Operator, Parser, _is_operator_key, join, qf, register
+from ..core import OPERATORS, Compiler, ExpressionContext, Operator, Parser, _is_operator_key, join, qf, register
 from ...faults import Fault
 from ..values import MISSING, string_form
 from . import eager
@@ -26,6 +26,14 @@ class Object(Operator):
     def evaluate(self, ctx: ExpressionContext) -> Any:
         self.enter(ctx)
         return {key: node.evaluate(ctx) for key, node in self.fields.items()}
+
+    def compile(self, gen: Compiler) -> str:
+        if not gen.enter(self):
+            return "None"
+        items = [(repr(key) if type(key) is str else gen.const(key), gen.value(node)) for key, node in self.fields.items()]
+        out = gen.temp()
+        gen.line(f"{out} = {{{', '.join(f'{key}: {value}' for key, value in items)}}}")
+        return out
 
 
 @eager("$mergeObjects", "array")

@@ -8,7 +8,7 @@ from typing import Any
 from ...faults import Fault
 from ..core import OPERATORS, ExpressionContext, Operator, Parser, register
 from ..values import MISSING, string_form
-from . import eager
+from . import INLINE, eager
 
 
 def _type_error(op: Any, what: str) -> Fault:
@@ -38,6 +38,28 @@ def _case(name: str, upper: bool) -> None:
 
 _case("$toLower", False)
 _case("$toUpper", True)
+
+
+def _str_guard(gen: Any, value: str) -> str | None:
+    if value in gen.known:
+        return "" if type(gen.known[value]) is str else None
+    return f"type({value}) is str"
+
+
+def _inline_strings(build: Any) -> Any:
+    def hook(gen: Any, op: Any, args: list[str], call: str) -> str | None:
+        guards = [_str_guard(gen, a) for a in args]
+        if not 1 <= len(args) <= 32 or None in guards:
+            return None
+        test = " and ".join(g for g in guards if g)
+        return f"({build(args)} if {test} else {call})" if test else f"({build(args)})"
+
+    return hook
+
+
+INLINE["$concat"] = _inline_strings(lambda args: " + ".join(args))
+INLINE["$toUpper"] = _inline_strings(lambda args: f"{args[0]}.upper()")
+INLINE["$toLower"] = _inline_strings(lambda args: f"{args[0]}.lower()")
 
 
 @eager("$strcasecmp", "fixed", exactly=2)

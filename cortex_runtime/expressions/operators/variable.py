@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ..core import OPERATORS, ExpressionContext, Operator, Parser, check_literal_depth, check_variable_name, join, qf, register
+from ..core import OPERATORS, Compiler, ExpressionContext, Operator, Parser, check_literal_depth, check_variable_name, join, qf, register
 from ..values import MISSING
 
 
@@ -18,6 +18,18 @@ class Literal(Operator):
     def evaluate(self, ctx: ExpressionContext) -> Any:
         self.enter(ctx)
         return copy.deepcopy(self.value)
+
+    def compile(self, gen: Compiler) -> str:
+        if not gen.enter(self):
+            return "None"
+        value = self.value
+        if value is None or value is MISSING or type(value) in (bool, int, float, str):
+            return gen.literal(value)  # deepcopy gives these back as they are
+        if type(value) in (list, dict) and not value:
+            return "[]" if type(value) is list else "{}"
+        out = gen.temp()
+        gen.line(f"{out} = _deepcopy({gen.const(value)})")
+        return out
 
 
 @register(OPERATORS, "$let")
@@ -57,6 +69,22 @@ class Let(Operator):
             return _substitute(copy.deepcopy(self.body), scope)
         finally:
             ctx.pop()
+
+    def compile(self, gen: Compiler) -> str:
+        if not gen.enter(self):
+            return "None"
+        out = gen.temp()
+        scope = gen.scoped(self.path)
+        for name, node in self.vars:
+            value = gen.value(node)
+            gen.line(f"{scope}[{name!r}] = {value}")
+        if self.literal:
+            gen.line(f"{out} = {gen.call(_substitute, f'_deepcopy({gen.const(self.body)})', scope)}")
+        else:
+            body = gen.value(self.body)
+            gen.line(f"{out} = {body}")
+        gen.end_scoped()
+        return out
 
 
 def _substitute(value: Any, scope: dict[str, Any]) -> Any:
