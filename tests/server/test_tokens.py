@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 
 import jwt
 import pytest
 from starlette.testclient import TestClient
 
+from cortex_runtime.clock import FakeClock
 from cortex_runtime.runtime import Runtime
 from cortex_runtime.server.app import create_app
 from cortex_runtime.server.auth import App, Authenticator
@@ -18,7 +20,7 @@ from .test_runner import KEY, SECRET, signed
 
 @pytest.fixture(scope="module")
 def server():
-    runtime = Runtime()
+    runtime = Runtime(clock=FakeClock(datetime.now(timezone.utc)))
     org, admin = runtime.orgs.create("tok")
     auth = Authenticator(runtime.store, tokens=runtime.tokens, audience=lambda o: runtime.audience(o.code))
     auth.add_app(org, App(name="local", key=KEY, secret=SECRET, principal_id=admin._id, principal_override=True))
@@ -78,12 +80,13 @@ def test_scope_is_enforced(server):
 
 
 def test_bad_tokens(server):
-    client, _, _ = server
+    client, runtime, _ = server
     token = mint(client, {"permanent": True, "scope": ["*"]})
     tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
     assert client.post("/tok/v2/sys/script_runner", headers=bearer(tampered), content="{}").json()["errCode"] == "cortex.accessDenied.invalidJwt"
     assert client.post("/tok/v2/sys/script_runner", headers=bearer("not.a.token"), content="{}").json()["errCode"] == "cortex.accessDenied.invalidJwt"
-    expired = mint(client, {"expiresIn": -60, "scope": ["*"]})
+    expired = mint(client, {"expiresIn": 60, "scope": ["*"]})
+    runtime.clock.advance(120)
     assert client.post("/tok/v2/sys/script_runner", headers=bearer(expired), content="{}").json()["errCode"] == "cortex.expired.jwt"
     jti = jwt.decode(token, options={"verify_signature": False})["jti"]
     revoke = f"return org.objects.accounts.revokeAuthToken('{jti}')"
