@@ -39,6 +39,11 @@ CATALOG: tuple[tuple[str, str], ...] = (
     ("cortex_runtime.modules.expressions", "ExpressionsModule"),
     ("cortex_runtime.modules.notifications", "NotificationsModule"),
     ("cortex_runtime.modules.http", "HttpModule"),
+    # File transfer (off by default, transfer.py), SAML and the renderer's job builder.
+    ("cortex_runtime.modules.sftp", "SftpModule"),
+    ("cortex_runtime.modules.ftp", "FtpModule"),
+    ("cortex_runtime.modules.saml", "SamlModule"),
+    ("cortex_runtime.modules.renderer", "RendererModule"),
 )
 
 
