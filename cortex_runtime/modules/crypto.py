@@ -109,7 +109,8 @@ def hmac_digest(algo: str, secret: Any, value: Any) -> str:
     return hmac.new(_bounded(utf8(secret)), _bounded(utf8(value)), algo).hexdigest()
 
 
-def random_bytes(size: Any) -> bytes:
+def random_bytes(size: Any, seeding: Any = None) -> bytes:
+    """``size`` random bytes; from ``seeding`` (a seeded run, sandbox/seeding.py) when given."""
     try:
         count = int(float(size)) if not isinstance(size, bool) else int(size)
     except (TypeError, ValueError, OverflowError):
@@ -118,7 +119,7 @@ def random_bytes(size: Any) -> bytes:
         raise _invalid("Size must be > 0")
     if count > MAX_RANDOM_BYTES:
         raise _invalid(f"Size must be <= {MAX_RANDOM_BYTES}")
-    return os.urandom(count)
+    return seeding.random_bytes(count) if seeding is not None else os.urandom(count)
 
 
 # ---- aes ------------------------------------------------------------------------------
@@ -248,7 +249,7 @@ class CryptoModule:
         if method.endswith("Hmac") and method[:-4] in HASHES:
             return hmac_digest(method[:-4], _arg(args, 0), _arg(args, 1))
         if method == "randomBytes":
-            return random_bytes(_arg(args, 0))
+            return random_bytes(_arg(args, 0), getattr(getattr(self._runtime, "sandbox", None), "seeding", None))
         if method in ("aes.encrypt", "aes.decrypt"):
             return aes(method == "aes.encrypt", _arg(args, 0), _arg(args, 1), _arg(args, 2), _arg(args, 3))
         if method == "rsa.encrypt":

@@ -207,7 +207,7 @@ function transform(source) {
 // The compiler entry point: source -> metered source. A source that does not parse
 // as a plain script (module syntax, decorators, ...) goes through Babel 6 first;
 // when Babel is not loaded yet the answer is {needsBabel: true}.
-function compileUnit(source) {
+function compileUnit(source, coverName) {
   var transformed = false;
   var parsed = parse(source);
   if (parsed.error) {
@@ -221,7 +221,52 @@ function compileUnit(source) {
   }
   var m = meter(source, parsed.ast);
   if (m.error) return JSON.stringify({ error: m.error });
+  if (typeof coverName === "string") return JSON.stringify({ code: cover(m.code, coverName), transformed: transformed });
   return JSON.stringify({ code: m.code, transformed: transformed });
+}
+
+// ---- line coverage (test harness runs with --coverage only) ----------------------
+//
+// A hit counter before every statement of a statement list. The counters of every covered
+// unit of a context are registered in one table (kept on __cx_units, the prelude's unit
+// table, under a key no unit has), and each unit's body runs in a try/finally that hands
+// the table's counts to the host ("cortex-test.coverage") and zeroes them, however the unit
+// ends: a library's hits made after it loaded are handed over when the script that
+// required it ends. An empty name only hands over (a script that is not covered itself).
+function cover(code, name) {
+  var ast = acorn.parse(code, PARSE_OPTIONS);
+  var edits = [];
+  var lines = {};
+  (function walk(node) {
+    var list = node.type === "Program" || node.type === "BlockStatement" || node.type === "StaticBlock" ? node.body : node.type === "SwitchCase" ? node.consequent : null;
+    if (list && name) {
+      for (var i = 0; i < list.length; i++) {
+        var statement = list[i];
+        if (statement.type === "FunctionDeclaration") continue;
+        if (statement.type === "ExpressionStatement" && statement.directive) continue;
+        if (isGenerated(code, statement)) continue;
+        var line = lineOf(code, statement.start);
+        lines[line] = true;
+        edits.push({ start: statement.start, end: statement.start, text: "__cx_k[" + line + "]=(__cx_k[" + line + "]|0)+1;" });
+      }
+    }
+    var kids = children(node);
+    for (var j = 0; j < kids.length; j++) walk(kids[j]);
+  })(ast);
+  var listed = Object.keys(lines).map(Number);
+  var head =
+    "const __cx_k={};const __cx_kt=__cx_units.__cx_coverage||(__cx_units.__cx_coverage={});" +
+    (name ? "__cx_kt[" + JSON.stringify(name) + "]={l:" + JSON.stringify(listed) + ",k:__cx_k};" : "");
+  var flush =
+    "const __cx_ko={};for(const __cx_km in __cx_kt){const __cx_ke=__cx_kt[__cx_km];__cx_ko[__cx_km]=[__cx_ke.l,Object.assign({},__cx_ke.k)];" +
+    "for(const __cx_kq in __cx_ke.k)delete __cx_ke.k[__cx_kq]}" +
+    "__cx_host(\"cortex-test.coverage\",__cx_stringify({v:[__cx_ko]}),0)";
+  return head + "try{" + applyEdits(code, edits) + "\n}finally{" + flush + "}";
+}
+
+// Statements the meter inserted (they start with its reserved names).
+function isGenerated(code, statement) {
+  return RESERVED.test(code.slice(statement.start, statement.start + 6)) || code.slice(statement.start, statement.start + 9) === "if(!--__c";
 }
 
 // ---- static decorators ----------------------------------------------------------
@@ -306,6 +351,11 @@ function extractDecorators(source) {
           info.methodName = member.key && (member.key.name || member.key.value);
           info.static = !!member.static;
           info.target = member.type === "ClassMethod" ? "method" : "property";
+          // A property's literal value (@expression / @pipeline register it).
+          if (member.type === "ClassProperty") {
+            var value = literal(member.value);
+            if (value !== NOT_LITERAL) info.value = value;
+          }
           found.push(info);
         });
       });
