@@ -15,7 +15,8 @@ Redirects of GET, HEAD and OPTIONS are followed (at most 10), each target checke
 Not the platform's: callouts to this runtime's own API host (``script.env.host``) are refused
 as a host rule, and ``Runtime.callout_allow`` (``serve --callout-allow HOST[:PORT]``) lets
 named hosts through the host and address rules (loopback included; the counter, inline, URL,
-port, own-host and size rules still apply). ``Runtime.callout_timeout_ms`` lowers the 30 s cap.
+port, own-host and size rules still apply). ``Runtime.callout_timeout_ms`` lowers the 30 s cap,
+as the org setting ``maxCalloutRequestTimeout`` does for one org.
 """
 
 from __future__ import annotations
@@ -185,6 +186,10 @@ class HttpModule:
         if getattr(run, "inline", False) and not self._setting(run, "enableHttpInInlineTriggers", False):
             raise _denied("http module is not available to inline triggers.")
         opts = options if isinstance(options, dict) else {}
+        # The test harness answers callouts from declared mocks (cortex_runtime/testing/http_mocks.py).
+        mocks = getattr(self._runtime, "http_mock", None)
+        if mocks is not None:
+            return mocks.answer(method, url, opts)
         target = self._check_url(run, url)
         headers = self._headers(run, opts)
         body = self._body(method, opts)
@@ -274,8 +279,11 @@ class HttpModule:
                 if bad is not None:
                     raise _denied(f"invalid or prohibited host ip address for host ({host}, {bad}).")
             address = (v4 or found)[0]
-        if min(deadline, run.deadline) - time.monotonic() <= 0:
+        now = time.monotonic()
+        if run.deadline - now <= 0:
             raise Fault("cortex.timeout.unspecified", reason="Script timed out during http callout.")
+        if deadline - now <= 0:  # the callout's own limit lapsed, the script still has time
+            raise Fault("cortex.timeout.unspecified", reason="Callout timed out.")
         return address
 
     def _headers(self, run: RunInfo, opts: dict[str, Any]) -> dict[str, str]:
@@ -308,6 +316,10 @@ class HttpModule:
 
     def _deadline(self, run: RunInfo, opts: dict[str, Any]) -> float:
         cap = min(MAX_CALLOUT_TIMEOUT_MS, int(getattr(self._runtime, "callout_timeout_ms", MAX_CALLOUT_TIMEOUT_MS) or MAX_CALLOUT_TIMEOUT_MS))
+        # The org's own cap (configuration.scripting.maxCalloutRequestTimeout) may only lower it.
+        org_cap = self._setting(run, "maxCalloutRequestTimeout")
+        if isinstance(org_cap, (int, float)) and not isinstance(org_cap, bool) and org_cap == org_cap:
+            cap = min(cap, max(1, int(org_cap)))
         left_ms = run.time_left() * 1000
         wanted = opts.get("timeout")
         wanted_ms = wanted if isinstance(wanted, (int, float)) and not isinstance(wanted, bool) and wanted == wanted else left_ms

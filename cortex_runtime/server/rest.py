@@ -5,6 +5,10 @@ reads one, ``GET /{objects}/{id}/{path}`` reads a property path, ``POST /{object
 ``PUT`` updates (arrays replace), ``PATCH`` applies patch operations, ``DELETE`` deletes.
 Query arguments arrive as text and are decoded here; the object layer enforces access.
 A token caller also needs the scope ``object.<read|create|update|delete>.<object>``.
+
+Standard objects with endpoints of their own (§6.2-§6.4) are handed on first: ``/accounts/me``
+and the account actions (rest_accounts.py), ``/connections`` and ``POST /{objects}/{id}/connections``
+(rest_connections.py), notification clearing (rest_notifications.py), which answers a count.
 """
 
 from __future__ import annotations
@@ -16,6 +20,9 @@ from bson import ObjectId
 
 from ..faults import Fault
 from ..modules.objects import ObjectsRun, run_command
+from .rest_accounts import ME, account_action, me_id
+from .rest_connections import connections_endpoint, create_connections
+from .rest_notifications import clear_notifications
 from .tokens import in_scope
 
 if TYPE_CHECKING:
@@ -81,6 +88,20 @@ def rest(runtime: Runtime, call: Call) -> Any:
     obj = layer.definitions.require(parts[0])
     method = call.method
     options = _query_options(call.query)
+    if obj.name == "account":
+        served, result = account_action(runtime, call, parts)
+        if served:
+            return result
+        if len(parts) > 1 and parts[1] == ME:
+            parts = [parts[0], me_id(call), *parts[2:]]
+    if obj.name == "connection":
+        return connections_endpoint(runtime, call, parts, options)
+    if obj.name == "notification" and method == "DELETE" and len(parts) > 1:
+        # rest-api-auth.md §6.4: clearing answers the number cleared, where other deletes answer true.
+        _scope(call, "delete", obj.name)
+        return clear_notifications(runtime, call, parts)
+    if len(parts) == 3 and parts[2] == "connections" and method == "POST":
+        return create_connections(runtime, call, parts[0], parts[1])
     if len(parts) == 1:
         if method == "GET":
             _scope(call, "read", obj.name)
