@@ -44,6 +44,8 @@ NO_TRIGGERS_ON = ("view", "script", "org", "object")
 _EXPORT = re.compile(r"^(c_|[a-z0-9]+__)[a-zA-Z0-9_.-]{1,100}$")
 _EVENT = re.compile(r"^(create|update|delete)\.(before|after)$")
 # Custom events on the system object: a custom name, at least two parts, ending in before/after.
+# The account's authentication events (decisions.md "Account events").
+_ACCOUNT_EVENTS = ("signin.before", "signin.after", "authorizeToken.after")
 _CUSTOM_EVENT = re.compile(r"^(c_|[a-z0-9]+__)[\w-]*(\.[\w-]+)*\.(before|after)$")
 
 
@@ -147,6 +149,14 @@ class ScriptDeployer:
 
     def _check_library(self, layer: ObjectLayer, doc: dict[str, Any], configuration: dict[str, Any]) -> None:
         export = configuration.get("export")
+        if isinstance(export, str) and export.strip():
+            # Stored trimmed, lower-cased and c_-prefixed unless custom (fidelity.md §11).
+            from .objects.acl_notation import custom_name
+
+            try:
+                export = configuration["export"] = custom_name(export.strip().lower(), "script.configuration.export")
+            except Fault:
+                export = None
         if not isinstance(export, str) or not _EXPORT.match(export):
             raise _invalid("A library needs configuration.export, a c_ or namespaced name.", "script.configuration.export", "cortex.invalidArgument.customName")
         if self._others(layer, doc, {"type": "library", "configuration.export": export}) is not None:
@@ -165,7 +175,11 @@ class ScriptDeployer:
                 RoutePattern.compile(configuration_of["path"])
             elif entry["type"] == "job":
                 check_daily_cap(configuration_of["cron"])
-            elif entry["type"] == "trigger" and not (_EVENT.match(str(configuration_of["event"])) or (configuration_of.get("object") == "system" and _CUSTOM_EVENT.match(str(configuration_of["event"])))):
+            elif entry["type"] == "trigger" and not (
+                _EVENT.match(str(configuration_of["event"]))
+                or (configuration_of.get("object") == "system" and _CUSTOM_EVENT.match(str(configuration_of["event"])))
+                or (configuration_of.get("object") == "account" and configuration_of["event"] in _ACCOUNT_EVENTS)
+            ):
                 raise _invalid(f"Unsupported trigger event {configuration_of['event']}.", "script.script", "cortex.invalidArgument.enumValue")
         doc["runtime"] = entries
 
@@ -207,7 +221,7 @@ class ScriptDeployer:
                 raise _invalid("A system trigger needs a custom event, e.g. c_thing.done.after.", "script.configuration.event", "cortex.invalidArgument.enumValue")
             configuration["object"] = "system"
             return
-        if not isinstance(event, str) or not _EVENT.match(event):
+        if not isinstance(event, str) or not (_EVENT.match(event) or (target == "account" and event in _ACCOUNT_EVENTS)):
             raise _invalid("A trigger needs configuration.event, e.g. create.before.", "script.configuration.event", "cortex.invalidArgument.enumValue")
         if not target:
             raise _invalid("A trigger needs configuration.object.", "script.configuration.object", "cortex.invalidArgument.required")
@@ -234,5 +248,9 @@ class DeployedLibraries:
                 docs = self._store.contexts.find(
                     {"org": self._org, "object": "script", "type": "library", "active": True}, {"script": 1, "configuration.export": 1}
                 )
-                self._sources = {str((d.get("configuration") or {}).get("export")): str(d.get("script") or "") for d in docs}
+                self._sources = {}
+                for d in docs:
+                    # require() finds a library by its export or by its script _id (fidelity.md §11).
+                    self._sources[str((d.get("configuration") or {}).get("export"))] = str(d.get("script") or "")
+                    self._sources.setdefault(str(d.get("_id")), str(d.get("script") or ""))
         return self._sources.get(export)

@@ -168,6 +168,21 @@ class Fault(Exception):
         return cls._from_json(data, 0)
 
     @classmethod
+    def from_script(cls, data: Mapping[str, Any]) -> Fault:
+        """What the caller of a script receives when the script throws (fidelity.md §10): the
+        thrown fault's JSON, with its errCode (registered or not), status, path, index and
+        faults kept; ``reason`` falls back to the sandbox ``message``; a registered errCode
+        takes its ``code`` from the server registry (so a plain ``Error('x')`` arrives as
+        ``script.error.unspecified`` / kScriptError with reason ``'x'``)."""
+        fault = cls.from_json(data)
+        if fault.reason is None and fault.message:
+            fault.reason = fault.message
+        registered = _REGISTRY["registered"].get(fault.errCode)
+        if registered is not None and registered.get("code"):
+            fault.code = str(registered["code"])
+        return fault
+
+    @classmethod
     def from_value(cls, value: Any) -> Fault:
         """Turn anything a script threw into a fault."""
         if isinstance(value, Fault):

@@ -54,7 +54,35 @@ const __cx_tag = function (tag, value) {
   return record;
 };
 
+const __cx_lookupGetter = Object.prototype.__lookupGetter__;
+const __cx_ObjectPrototype = Object.prototype;
+const __cx_ArrayPrototype = Array.prototype;
+
+// An object whose enumerable properties, own or inherited, include an accessor cannot be
+// sent (fidelity.md section 12): reading it would run script code after the script ended.
+// The replacer checks each property it is handed on its holder (own keys); objects with a
+// prototype of their own also get their inherited enumerable keys checked, and the standard
+// prototypes once per encoding. __lookupGetter__ finds an accessor without building descriptors.
+const __cx_inheritsGetter = function (raw) {
+  for (const key in raw) {
+    if (!__cx_hasOwn.call(raw, key) && __cx_lookupGetter.call(raw, key) !== undefined) return true;
+  }
+  return false;
+};
+
+const __cx_prototypesHaveGetters = function () {
+  for (const proto of [__cx_ObjectPrototype, __cx_ArrayPrototype]) {
+    for (const key in proto) {
+      if (__cx_lookupGetter.call(proto, key) !== undefined) return true;
+    }
+  }
+  return false;
+};
+
+const __cx_GETTER = "A data object could not be converted for transport: it has an enumerable getter.";
+
 const __cx_replacer = function (key, value) {
+  if (__cx_lookupGetter.call(this, key) !== undefined) throw new TypeError(__cx_GETTER);
   const raw = this[key];
   if (raw === undefined) return __cx_record("$cx", "undefined");
   if (raw === null || typeof raw !== "object") {
@@ -71,11 +99,16 @@ const __cx_replacer = function (key, value) {
   if (raw instanceof Uint8Array) return __cx_tag("binary", __cx_bytesToBase64(raw));
   if (raw instanceof ArrayBuffer) return __cx_tag("binary", __cx_bytesToBase64(new Uint8Array(raw)));
   if (value !== raw) return value; // a custom toJSON() result
+  const proto = __cx_getPrototypeOf(raw);
+  if (proto !== null && proto !== __cx_ObjectPrototype && proto !== __cx_ArrayPrototype && __cx_inheritsGetter(raw)) {
+    throw new TypeError(__cx_GETTER);
+  }
   if (!__cx_isArray(raw) && __cx_hasOwn.call(raw, "$cx")) return __cx_tag("object", Object.entries(raw));
   return value;
 };
 
 const __cx_encode = function (value) {
+  if (value !== null && typeof value === "object" && __cx_prototypesHaveGetters()) throw new TypeError(__cx_GETTER);
   return __cx_stringify(__cx_record("v", value), __cx_replacer);
 };
 
@@ -120,6 +153,15 @@ const __cx_decode = function (text) {
   return wrapper.v === __cx_UNDEFINED ? undefined : wrapper.v;
 };
 
+// script.error.marshalling with the registry's message (fidelity.md section 12).
+const __cx_marshallingFault = function (err) {
+  return Fault.create("script.error.marshalling", {
+    message:
+      "Script marshalling error. A data object could not be converted for transport. It is possible a value may contain enumerable getters.",
+    reason: String(err && err.message),
+  });
+};
+
 // Calls a host function by name. Returns its decoded result or throws its fault.
 const __cx_call = function (name, args) {
   if (__cx_dead) throw __cx_limitError(__cx_dead);
@@ -130,7 +172,7 @@ const __cx_call = function (name, args) {
     payload = __cx_encode(args);
   } catch (err) {
     __cx_c(err);
-    throw Fault.create("script.error.marshalling", { reason: String(err && err.message) });
+    throw __cx_marshallingFault(err);
   }
   const reply = __cx_decode(__cx_host(name, payload, __cx_maxOps - __cx_r));
   if (__cx_hasOwn.call(reply, "f")) throw Fault.from(reply.f, true);
@@ -145,4 +187,4 @@ const __cx_fetchConfig = function () {
   return reply.v;
 };
 
-({ encode: __cx_encode, decode: __cx_decode, call: __cx_call, config: __cx_fetchConfig });
+({ encode: __cx_encode, decode: __cx_decode, call: __cx_call, config: __cx_fetchConfig, marshallingFault: __cx_marshallingFault });

@@ -20,9 +20,6 @@ const __cx_builtinModules = {
   console: function () {
     return console;
   },
-  objects: function () {
-    return org.objects;
-  },
   accounts: function () {
     return org.objects.accounts;
   },
@@ -33,6 +30,8 @@ const __cx_builtinModules = {
     return __cx_responseModule;
   },
 };
+// require('objects') is the legacy raw module (js_prelude/modules/objects.js, fidelity.md section 6),
+// not org.objects.
 // The util modules are plain JS (65_util.js): they act on the script's own values.
 for (const name of ["util", "util.id", "util.paths", "util.paths.to", "util.paths.accessor", "util.values", "util.hex", "crypto", "base64"]) {
   __cx_builtinModules[name] = function () {

@@ -50,7 +50,7 @@ const __cx_finishEnvelope = function () {
     encoded = __cx_encode(__cx_outcome === "value" ? __cx_value : undefined);
   } catch (e) {
     __cx_c(e);
-    return __cx_failure(opsUsed, Fault.create("script.error.marshalling", { reason: String(e && e.message) }).toJSON());
+    return __cx_failure(opsUsed, __cx_unit("codec").marshallingFault(e).toJSON());
   }
   return __cx_envelope(true, opsUsed, ',"r":' + encoded + __cx_responseText() + __cx_memoText());
 };

@@ -101,8 +101,11 @@ class FakeHost:
         self.cursors.pop(cursor_id, None)
 
     def _objects_cursor_list(self, options: dict[str, Any]) -> dict[str, Any]:
+        # The list default of 10 is the host's (fidelity.md §5: a pipeline's trailing $limit can
+        # stand in for it), so toList() no longer sends limit: 10 itself.
         docs = self._query(options)
-        return {"object": "list", "data": docs[: options["limit"]], "hasMore": len(docs) > options["limit"]}
+        limit = options.get("limit") or 10
+        return {"object": "list", "data": docs[:limit], "hasMore": len(docs) > limit}
 
     def _objects_cursor_count(self, options: dict[str, Any]) -> int:
         return len(self._limited(options))
@@ -209,7 +212,8 @@ def test_to_list_and_to_array(host):
     )
     assert value == ["list", 10, True, 25, False, 25, True]
     lists = [args[0] for name, args in host.calls if name == "objects.cursor.list"]
-    assert [options["limit"] for options in lists] == [10, 30]
+    # fidelity.md §5: an unset list limit is left to the host (default 10), so none is sent.
+    assert [options.get("limit") for options in lists] == [None, 30]
 
 
 def test_next_after_the_end_throws_range_error(host):
@@ -611,16 +615,18 @@ def test_instance_methods(host):
 
 
 def test_org_and_modules(host):
+    # require('objects') is the legacy raw objects module, not org.objects (fidelity.md §6).
     value = run(
         host,
         """
         return [require('accounts') === org.objects.accounts, org.objects.Account === org.objects.accounts,
-                require('objects') === org.objects, script.org === org, org instanceof CortexObject,
+                require('objects') !== org.objects, script.org === org, org instanceof CortexObject,
                 org.objects.accounts.objectName, typeof org.objects.accounts.find, typeof CortexObject,
                 Object.keys(org), typeof org.objects.toString, typeof org.objects[Symbol.iterator]]
         """,
     )
-    assert value == [True, True, True, True, True, "account", "function", "function", ["_id", "code"], "function", "undefined"]
+    # The global org carries {_id, code, object: 'org'} (fidelity.md §7, "org and org.configuration in scripts").
+    assert value == [True, True, True, True, True, "account", "function", "function", ["_id", "code", "object"], "function", "undefined"]
 
 
 def test_cortex_object_is_sealed(host):

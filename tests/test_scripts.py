@@ -274,10 +274,13 @@ def test_stack_traces(sandbox):
 
 
 def test_thrown_values_become_faults(sandbox):
+    # The sandbox makes a kError fault (errCode script.error.unspecified) of a thrown value; its
+    # caller gets the server registry's code for that registered errCode, kScriptError, and the
+    # message as reason (fidelity.md §10, "What a caller receives when a script throws").
     string = sandbox.run("throw 'plain text'")
-    assert (string.fault.code, string.fault.status, string.fault.message) == ("kError", 500, "plain text")
+    assert (string.fault.code, string.fault.status, string.fault.message, string.fault.reason) == ("kScriptError", 500, "plain text", "plain text")
     obj = sandbox.run("throw {message: 'an object', reason: 'why'}")
-    assert (obj.fault.code, obj.fault.message, obj.fault.reason) == ("kError", "an object", "why")
+    assert (obj.fault.code, obj.fault.message, obj.fault.reason) == ("kScriptError", "an object", "why")
     fault_like = sandbox.run("throw {object: 'fault', errCode: 'cortex.notFound.instance', code: 'kNotFound', status: 404}")
     assert (fault_like.fault.errCode, fault_like.fault.status) == ("cortex.notFound.instance", 404)
     error = sandbox.run("throw new Error('boom')")

@@ -32,6 +32,12 @@ class ModuleRegistry:
         return None
 
     def call(self, run: RunInfo, name: str, args: list[Any]) -> Any:
+        objects = getattr(run.context, "objects", None)
+        if getattr(objects, "module_rules", None):
+            # script.as modules rules (fidelity.md §8)
+            from .script import check_command
+
+            check_command(objects, name, args)
         for module in self._modules:
             if name.startswith(module.prefix):
                 if run.context is None and getattr(module, "needs_context", True):

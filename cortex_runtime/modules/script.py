@@ -5,7 +5,9 @@ Commands (``js_prelude/50_script.js`` makes them; scripts never name them):
 - ``script.as.begin [principal, options]`` / ``script.as.end []``: ``script.as(principal,
   options, fn)`` runs ``fn`` as another principal of the org (by id, email or account
   instance). With ``options.safe`` (default true) the run's privileged options are ignored
-  inside ``fn``. Nested calls stack.
+  inside ``fn``. Nested calls stack. ``options.principal.scope`` replaces the principal's
+  scope; object calls inside ``fn`` (nested ``script.as`` calls included) are checked against
+  it by ``modules/as_scope.py``.
 - ``script.trigger [event, args]``: the ``system`` object's triggers for a custom event.
 - ``script.listeners [event]``: the ``@on`` listeners ``script.fire`` calls.
 - ``script.roles []`` / ``script.objects []``: the org's part of ``consts`` (roles and service
@@ -19,21 +21,23 @@ Commands (``js_prelude/50_script.js`` makes them; scripts never name them):
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import Any
 
 from bson import ObjectId
 
+from ..accounts.scopes import compile_scope, scope_strings
 from ..faults import Fault
 from ..objects.acl_notation import is_custom_name
 from ..objects.definitions import standard_definitions
-from ..objects.orgs import load_principal
+from ..objects.orgs import load_principal, role_principal
 from ..objects.principals import ADMINISTRATOR, DEVELOPER, PROVIDER, SUPPORT
 from ..objects.roles import OrgPrincipals
 from ..objects.store import map_store_errors
 from ..sandbox import RunInfo
 
-__all__ = ["ScriptModule", "is_custom_event", "org_objects", "org_roles"]
+__all__ = ["ScriptModule", "check_command", "command_name", "is_custom_event", "org_objects", "org_roles"]
 
 MAX_EVENT_LENGTH = 128
 INVALID_EVENT = "Invalid custom event name. Event name must be namespaced and end with .before/.after"
@@ -105,6 +109,95 @@ def org_objects(store: Any, org_id: ObjectId) -> dict[str, Any]:
     return objects
 
 
+# Commands ``modules.safe`` refuses inside script.as (fidelity.md §8).
+SAFE_MODULE_BLACKLIST = (
+    "api", "cache", "connections", "console", "debug", "http", "logger", "notifications", "objects.transfer",
+    "response", "script", "session", "system",
+)
+# Host calls the prelude makes for itself (consts, counters, leaving script.as): never refused.
+_INTERNAL_COMMANDS = frozenset({"script.as.end", "script.roles", "script.objects", "script.callouts", "script.notifications"})
+
+
+def _entries(value: Any) -> tuple[tuple[str, ...], ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(tuple(entry.strip().lower().split(".")) for entry in value if isinstance(entry, str) and entry.strip())
+
+
+def _module_rules(modules: dict[str, Any], safe: bool) -> tuple[tuple[tuple[str, ...], ...] | None, tuple[tuple[str, ...], ...]]:
+    """(whitelist or None, blacklist) of one script.as level; ``safe`` (default: the call's
+    ``safe``) adds SAFE_MODULE_BLACKLIST."""
+    whitelist = _entries(modules.get("whitelist")) if "whitelist" in modules else None
+    blacklist = _entries(modules.get("blacklist"))
+    if modules.get("safe", safe) is not False:
+        blacklist = blacklist + _entries(list(SAFE_MODULE_BLACKLIST))
+    return whitelist, blacklist
+
+
+def _matches(entry: tuple[str, ...], command: tuple[str, ...]) -> bool:
+    """Dotted names matched on their common prefix, ``*`` standing for any one segment."""
+    return all(a == "*" or a == b for a, b in zip(entry, command))
+
+
+def command_name(name: str, args: list[Any]) -> str:
+    """The module command a host call stands for, as script.as rules name them."""
+    if name == "objects.execute" and args and isinstance(args[0], dict) and args[0].get("operation") == "setOwner":
+        return "objects.transfer"
+    return name
+
+
+def check_command(state: Any, name: str, args: list[Any]) -> None:
+    """Refuse a host call the script.as stack does not allow (``script.accessDenied.command``,
+    path = the module). Every level of the stack must allow it: a level with a whitelist
+    allows what it lists (an entry there outranks the level's blacklist, which is how
+    ``whitelist: ['script.as']`` permits a nested script.as under the safe defaults) and
+    nothing else; a level without one allows what its blacklist does not name."""
+    rules = getattr(state, "module_rules", ())
+    if not rules or name in _INTERNAL_COMMANDS:
+        return
+    command = tuple(command_name(name, args).lower().split("."))
+    for whitelist, blacklist in rules:
+        if whitelist is not None:
+            allowed = any(_matches(entry, command) for entry in whitelist)
+        else:
+            allowed = not any(_matches(entry, command) for entry in blacklist)
+        if not allowed:
+            raise Fault("script.accessDenied.command", path=command[0])
+
+
+def _principal_options(store: Any, org_id: ObjectId, principal: Any, options: Any) -> tuple[Any, dict[str, Any]]:
+    """``options.principal`` of script.as, applied whether or not the call is safe: ``roles``
+    (codes or ids) are added to the principal; ``grant`` (at most 8), ``skipAcl`` and
+    ``bypassCreateAcl`` hold for every call inside; ``scope`` replaces the principal's scope."""
+    if not isinstance(options, dict):
+        return principal, {}
+    forced: dict[str, Any] = {}
+    scope = options.get("scope")
+    if scope is not None:
+        # Replaces the principal's scope, optimised and validated (a bad entry is
+        # cortex.invalidArgument.authScope with the entry as path); modules/as_scope.py checks it.
+        tree = compile_scope(scope if isinstance(scope, list) else [scope])
+        principal = dataclasses.replace(principal, scope=tuple(scope_strings(tree)))
+        forced["scope"] = tree
+    roles = options.get("roles")
+    if roles is not None:
+        principals = OrgPrincipals(store, org_id)
+        ids = []
+        for item in roles if isinstance(roles, list) else [roles]:
+            found = principals.role(item)
+            if found is None:
+                raise Fault("cortex.notFound.role", reason=f"Role {item} does not exist.", path="principal.roles")
+            ids.append(ObjectId(found["_id"]))
+        principal = principal.with_roles(tuple(ids))
+    grant = options.get("grant")
+    if isinstance(grant, int) and not isinstance(grant, bool) and grant > 0:
+        forced["grant"] = min(grant, 8)
+    for key in ("skipAcl", "bypassCreateAcl"):
+        if options.get(key) is True:
+            forced[key] = True
+    return principal, forced
+
+
 class ScriptModule:
     prefix = "script."
     needs_runtime = True
@@ -130,9 +223,15 @@ class ScriptModule:
         if name == "script.as.begin":
             options = args[1] if len(args) > 1 and isinstance(args[1], dict) else {}
             current = objects.layer
-            principal = load_principal(current.store, current.org_id, args[0] if args else None)
-            layer = current.as_principal(principal)
-            objects.push(layer, options.get("safe", True) is not False)
+            key = args[0] if args else None
+            principal = role_principal(current.store, current.org_id, key) or load_principal(current.store, current.org_id, key)
+            principal, forced = _principal_options(current.store, current.org_id, principal, options.get("principal"))
+            safe = options.get("safe", True) is not False
+            acl = options.get("acl") if isinstance(options.get("acl"), dict) else {}
+            modules = options.get("modules") if isinstance(options.get("modules"), dict) else {}
+            acl_safe = acl.get("safe", safe) is not False
+            blacklist = frozenset(str(n) for n in acl.get("blacklist") or [] if isinstance(n, str))
+            objects.push(current.as_principal(principal), acl_safe, blacklist, _module_rules(modules, safe), forced)
             return None
         if name == "script.as.end":
             objects.pop()

@@ -8,6 +8,7 @@ properties and ACL overrides. Names resolve from the singular, the plural and an
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 from collections.abc import Mapping
@@ -21,12 +22,12 @@ from bson import ObjectId
 from ..faults import Fault
 from .acl_notation import LEVELS, PrincipalResolver, custom_name, is_custom_name, parse_acl
 from .model import ObjectDef, ObjectType, PropertyDef
-from .principals import ADMINISTRATOR, ANONYMOUS, DEVELOPER, PUBLIC, Principal
-from .properties import check_slots, parse_property
+from .principals import ADMINISTRATOR, ANONYMOUS, DEVELOPER, PUBLIC, SUPPORT, Principal
+from .properties import check_shared_slots, check_slots, check_type_properties, parse_property
 from .roles import OrgPrincipals
 from .store import Store, map_store_errors
 
-__all__ = ["Definitions", "standard_definitions"]
+__all__ = ["Definitions", "check_definition_editor", "org_configuration", "standard_definitions"]
 
 SHARE_CHAIN_LEVELS = {1, 2, 4, 5, 6}
 _RESERVED_KEYS = ("_id", "org", "object")
@@ -34,6 +35,115 @@ _RESERVED_KEYS = ("_id", "org", "object")
 
 def _prop(name: str, type_: str, **options: Any) -> PropertyDef:
     return PropertyDef(name=name, label=name, type=type_, options={"name": name, "type": type_, **options}, **options)
+
+
+def check_definition_editor(principal: Principal, roles: tuple[ObjectId, ...] = ()) -> None:
+    """Only the Administrator and Developer roles change object definitions: anyone else who
+    edits one gets ``cortex.accessDenied.instanceUpdate`` (path ``object``), whether or not
+    the definition is visible to them, rather than a not-found or a script error."""
+    held = principal.all_roles(tuple(roles))
+    if ADMINISTRATOR not in held and DEVELOPER not in held:
+        raise Fault("cortex.accessDenied.instanceUpdate", path="object")
+
+
+# The server runs as ``development`` (the sandbox reports ``script.env.name`` so): the
+# Developer role's entry on ``roles`` and ``serviceAccounts`` is Update there (fidelity.md §7).
+SERVER_ENVIRONMENT = "development"
+
+
+def _developer_level() -> int:
+    return 6 if SERVER_ENVIRONMENT == "development" else 4
+
+
+def _org_principal_properties() -> list[PropertyDef]:
+    """The org's ``roles`` and ``serviceAccounts`` document arrays (fidelity.md §7). Writes go
+    through the object layer; ``roles.OrgRolesHook`` checks them and keeps the org record
+    (where principals are read from) in step.
+
+    Access: ``roles`` is readable by every logged-in account; the Developer role may update
+    both in development (read otherwise); Administrators write through their natural Update
+    on ``org``. ``include`` takes ids or role codes (the hook turns codes into ids)."""
+    developer = {"type": 3, "target": DEVELOPER, "allow": _developer_level()}
+    roles = parse_property(
+        {
+            "name": "roles",
+            "label": "Roles",
+            "type": "Document",
+            "array": True,
+            "acl": [{"type": 1, "target": PUBLIC, "allow": 4}, developer],
+            "properties": [
+                {"name": "code", "label": "Code", "type": "String"},
+                {"name": "name", "label": "Name", "type": "String"},
+                {"name": "include", "label": "Include", "type": "String", "array": True, "maxItems": 20},
+                {"name": "scope", "label": "Scope", "type": "String", "array": True},
+            ],
+        },
+        custom_required=False,
+    )
+    accounts = parse_property(
+        {
+            "name": "serviceAccounts",
+            "label": "Service Accounts",
+            "type": "Document",
+            "array": True,
+            "maxItems": 100,
+            "acl": [developer],
+            "properties": [
+                {"name": "name", "label": "Name", "type": "String"},
+                {"name": "label", "label": "Label", "type": "String"},
+                {"name": "roles", "label": "Roles", "type": "ObjectId", "array": True, "maxItems": 20},
+                {"name": "locked", "label": "Locked", "type": "Boolean"},
+            ],
+        },
+        custom_required=False,
+    )
+    # A child's access is the instance access raised by its own ACL: the entries are repeated.
+    roles = dataclasses.replace(roles, properties=[dataclasses.replace(c, acl=list(roles.acl)) for c in roles.properties])
+    accounts = dataclasses.replace(accounts, properties=[dataclasses.replace(c, acl=list(accounts.acl)) for c in accounts.properties])
+    return [roles, accounts, _org_configuration()]
+
+
+# configuration children only the system reads (fidelity.md §7).
+_SYSTEM_ONLY = ("systemPolicies", "defaultCollection", "objectMode", "queries")
+
+
+def _org_configuration() -> PropertyDef:
+    """The org's ``configuration`` (fidelity.md §7): readAccess Public, with Read for the
+    Support and Developer roles; children default to Read, ``reporting`` is Public and the
+    System children are never readable by scripts (level 9 is above any grant). Each Read
+    child carries the Support/Developer entry too, since a child's access is resolved from
+    the instance access plus its own ACL."""
+    roles_read = [{"type": 3, "target": SUPPORT, "allow": 4}, {"type": 3, "target": DEVELOPER, "allow": 4}]
+    parsed = parse_property(
+        {
+            "name": "configuration",
+            "label": "Configuration",
+            "type": "Document",
+            "readAccess": 1,
+            "writeAccess": 8,
+            "acl": roles_read,
+            "properties": [
+                {"name": "stringAccessRoles", "label": "String Access Roles", "type": "Boolean", "acl": roles_read, "writeAccess": 8},
+                {"name": "reporting", "label": "Reporting", "type": "Any", "readAccess": 1, "writeAccess": 8},
+                *({"name": name, "label": name, "type": "Any", "writeAccess": 8} for name in _SYSTEM_ONLY),
+            ],
+        },
+        custom_required=False,
+    )
+    children = [dataclasses.replace(child, read_access=9) if child.name in _SYSTEM_ONLY else child for child in parsed.properties]
+    return dataclasses.replace(parsed, properties=children)
+
+
+def org_configuration(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``configuration`` a new org's instance carries, from its settings (defaults:
+    ``stringAccessRoles`` false, reporting off, no restricted match operators)."""
+    config = dict(settings.get("configuration") or {})
+    return {
+        "stringAccessRoles": bool(config.get("stringAccessRoles", False)),
+        "reporting": {"enabled": bool((config.get("reporting") or {}).get("enabled", False))},
+        "defaultCollection": "contexts",
+        "queries": {"allowedRestrictedMatchOps": list(settings.get("allowedRestrictedMatchOps") or ())},
+    }
 
 
 def standard_definitions() -> dict[str, ObjectDef]:
@@ -71,7 +181,7 @@ def standard_definitions() -> dict[str, ObjectDef]:
         plural_name="orgs",
         standard=True,
         extensible=True,
-        properties=[_prop("code", "String", indexed=True, write_access=8), _prop("name", "String")],
+        properties=[_prop("code", "String", indexed=True, write_access=8), _prop("name", "String"), *_org_principal_properties()],
         default_acl=[
             {"type": 1, "target": ANONYMOUS, "allow": 1},
             {"type": 3, "allow": 6},
@@ -399,12 +509,16 @@ class Definitions:
         if not isinstance(types, list):
             raise _fault("objectTypes must be an array.", "objectTypes")
         normalised_types = []
+        all_type_props = []
         for index, object_type in enumerate(types):
             if not isinstance(object_type, Mapping) or not object_type.get("name") or not object_type.get("label"):
                 raise _fault("An object type needs a name and a label.", f"objectTypes.{index}", "cortex.invalidArgument.required")
             type_props = _parse_properties(object_type.get("properties"), resolver)
+            check_type_properties(props, type_props)
             check_slots(props + type_props)
+            all_type_props.append(type_props)
             normalised_types.append({**object_type, "_id": object_type.get("_id") or ObjectId(), "properties": [p.options for p in type_props]})
+        check_shared_slots(props, all_type_props)
         doc["objectTypes"] = normalised_types
         return doc
 

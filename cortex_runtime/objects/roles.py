@@ -18,12 +18,13 @@ from typing import Any
 
 from bson import ObjectId
 
+from ..accounts.scopes import compile_scope, scope_strings
 from ..faults import Fault
 from .acl_notation import custom_name, invalid, missing_principal
 from .principals import ANONYMOUS, BUILTIN_ROLES, PUBLIC, ROLE_INCLUDES, SYSTEM, Principal, role_graph
 from .store import Store, map_store_errors
 
-__all__ = ["MAX_SERVICE_ACCOUNTS", "OrgNames", "OrgPrincipals", "OrgResolver", "service_account_email"]
+__all__ = ["MAX_SERVICE_ACCOUNTS", "OrgNames", "OrgPrincipals", "OrgResolver", "OrgRolesHook", "service_account_email"]
 
 MAX_SERVICE_ACCOUNTS = 100
 _HEX = re.compile(r"^[0-9a-fA-F]{24}$")
@@ -59,7 +60,9 @@ def _scope(value: Any, path: str) -> list[str]:
         return []
     if not isinstance(value, list) or not all(isinstance(s, str) and s for s in value):
         raise invalid("cortex.invalidArgument.unspecified", path, "scope must be an array of scope strings.")
-    return sorted(set(value))
+    # Validated as auth scopes and optimised (fidelity.md §7): a bad entry is
+    # cortex.invalidArgument.authScope with the entry as path; chains under a leaf drop out.
+    return scope_strings(compile_scope(value))
 
 
 class OrgPrincipals:
@@ -81,6 +84,17 @@ class OrgPrincipals:
     def _save(self, changes: Mapping[str, Any]) -> None:
         with map_store_errors():
             self._store.orgs.update_one({"_id": self._org}, {"$set": dict(changes), "$inc": {"principalsVersion": 1}})
+            # The org instance scripts read and write (org.roles, org.serviceAccounts) mirrors them;
+            # an empty list is left unset there, as on an org that never had any.
+            sets = {k: v for k, v in changes.items() if v}
+            unsets = {k: "" for k, v in changes.items() if not v}
+            mirror: dict[str, Any] = {}
+            if sets:
+                mirror["$set"] = sets
+            if unsets:
+                mirror["$unset"] = unsets
+            if mirror:
+                self._store.contexts.update_one({"_id": self._org, "org": self._org, "object": "org"}, mirror)
         self._doc = None
 
     def version(self) -> int:
@@ -107,7 +121,8 @@ class OrgPrincipals:
             if role_id is not None and role["_id"] == role_id:
                 return role
             if role_id is None and isinstance(code_or_id, str):
-                if role["code"] == code_or_id or (role.get("builtin") and role["code"] == code_or_id.lower()):
+                # Roles written through the org instance may have no code.
+                if role.get("code") == code_or_id or (role.get("builtin") and role["code"] == code_or_id.lower()):
                     return role
         return None
 
@@ -370,7 +385,7 @@ class OrgNames:
 
     def role_code(self, id: ObjectId) -> str | None:
         found = self._principals.role(id)
-        return str(found["code"]) if found else None
+        return str(found["code"]) if found and found.get("code") else None
 
     def principal_key(self, id: ObjectId) -> str | None:
         if id == PUBLIC:
@@ -395,3 +410,141 @@ class OrgNames:
             return f"serviceAccount.{self.principal_key(id)}"
         key = self.principal_key(id)
         return f"account.{key}" if key is not None else None
+
+
+# ---- writes through the org instance -------------------------------------------------
+
+_BUILTIN_MODIFIED = "Built-in Roles cannot be modified."
+
+
+def _element_fault(err_code: str, path: str, reason: str) -> Fault:
+    return _wrapped(Fault(err_code, reason=reason, path=path))
+
+
+def _prefixed_code(code: str) -> str:
+    """A role code as the custom-name formatter writes it (``c_`` added unless namespaced)."""
+    text = code.strip()
+    return text if text.startswith("c_") or "__" in text else f"c_{text}"
+
+
+def _checked_roles(principals: OrgPrincipals, value: Any) -> list[dict[str, Any]]:
+    """The org's ``roles`` array after a write through the org instance (fidelity.md §7):
+    codes ``c_``-prefixed and unique, names required (1 to 100 characters) and unique, scopes
+    sorted, includes existing custom roles. Built-in roles cannot be pushed or pulled, and a
+    role removed by this write is pulled from every other role's ``include``."""
+    items = value if isinstance(value, list) else []
+    before = {role["_id"] for role in principals._custom_roles()}
+    out: list[dict[str, Any]] = []
+    codes: set[str] = set()
+    names: set[str] = set()
+    for item in items:
+        if not isinstance(item, Mapping):
+            raise _element_fault("cortex.invalidArgument.unspecified", "org.roles", "A role must be an object.")
+        role_id = _as_id(item.get("_id")) or ObjectId()
+        code_value = item.get("code")
+        if role_id in BUILTIN_ROLES.values() or (isinstance(code_value, str) and code_value.strip().lower() in BUILTIN_ROLES):
+            raise Fault("cortex.accessDenied.unspecified", reason=_BUILTIN_MODIFIED, path="org.roles")
+        role: dict[str, Any] = {"_id": role_id}
+        if code_value not in (None, ""):
+            try:
+                code = custom_name(code_value, "org.roles[].code")
+            except Fault as fault:
+                raise _wrapped(fault) from None
+            if code in codes:
+                raise Fault("cortex.conflict.exists", reason=f"A role with code {code} exists.", path="org.roles[].code")
+            codes.add(code)
+            role["code"] = code
+        name = item.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise _element_fault("cortex.invalidArgument.required", "org.roles[].name", "Required property.")
+        name = _text(name, "org.roles[].name", 100)
+        if name in names:
+            raise Fault("cortex.conflict.exists", reason=f"A role named {name} exists.", path="org.roles[].name")
+        names.add(name)
+        role["name"] = name
+        role["scope"] = _scope(item.get("scope"), "org.roles[].scope")
+        role["include"] = list(item.get("include") or [])
+        out.append(role)
+    kept = {role["_id"] for role in out}
+    removed = before - kept
+    for role in out:
+        include: list[ObjectId] = []
+        for entry in role["include"]:
+            entry_id = _as_id(entry) if not isinstance(entry, str) or _HEX.match(entry) else next((r["_id"] for r in out if r.get("code") in (entry, _prefixed_code(entry))), None)
+            if entry_id in removed:
+                continue
+            if entry_id in BUILTIN_ROLES.values():
+                raise _element_fault("cortex.invalidArgument.unspecified", "org.roles[].include", "Built-in roles cannot be included in other roles.")
+            if entry_id == role["_id"]:
+                raise _element_fault("cortex.invalidArgument.unspecified", "org.roles[].include", "A role cannot be included in itself.")
+            if entry_id is None or entry_id not in kept:
+                raise Fault("cortex.notFound.role", reason="An included role does not exist.", path="org.roles[].include")
+            if entry_id not in include:
+                include.append(entry_id)
+        role["include"] = include
+    return out
+
+
+def _checked_service_accounts(principals: OrgPrincipals, value: Any, role_ids: set[ObjectId]) -> list[dict[str, Any]]:
+    """The org's ``serviceAccounts`` after a write through the org instance (fidelity.md §7)."""
+    items = value if isinstance(value, list) else []
+    if len(items) > MAX_SERVICE_ACCOUNTS:
+        raise _element_fault("cortex.invalidArgument.maxItems", "org.serviceAccounts", f"At most {MAX_SERVICE_ACCOUNTS} service accounts.")
+    out: list[dict[str, Any]] = []
+    names: set[str] = set()
+    for item in items:
+        if not isinstance(item, Mapping):
+            raise _element_fault("cortex.invalidArgument.unspecified", "org.serviceAccounts", "A service account must be an object.")
+        try:
+            name = custom_name(item.get("name"), "org.serviceAccounts[].name")
+        except Fault as fault:
+            raise _wrapped(fault) from None
+        if name in names:
+            raise Fault("cortex.conflict.exists", reason=f"A service account named {name} exists.", path="org.serviceAccounts[].name")
+        names.add(name)
+        label = item.get("label")
+        if not isinstance(label, str) or not label.strip():
+            raise _element_fault("cortex.invalidArgument.required", "org.serviceAccounts[].label", "Required property.")
+        roles: list[ObjectId] = []
+        for entry in item.get("roles") or []:
+            entry_id = _as_id(entry)
+            if entry_id is None or entry_id not in role_ids:
+                raise Fault("cortex.notFound.unspecified", reason="One or more roles do not exist.", path="org.serviceAccounts[].roles")
+            if entry_id not in roles:
+                roles.append(entry_id)
+        out.append({"_id": _as_id(item.get("_id")) or ObjectId(), "name": name, "label": _text(label, "org.serviceAccounts[].label", 255), "locked": item.get("locked") is True, "roles": roles})
+    return out
+
+
+class OrgRolesHook:
+    """Write hooks for the ``org`` object: a write to ``roles`` or ``serviceAccounts`` through
+    the org instance (``org.push('roles', {...})``, ``updateOne({_id: org._id}, {$push: ...})``)
+    is checked here before it is saved, then copied to the org record that principals and ACL
+    notation read. Later operations of the same run therefore see a new role by id or code."""
+
+    def before(self, layer: Any, obj: Any, event: str, doc: dict[str, Any] | None, existing: Mapping[str, Any] | None, options: Mapping[str, Any]) -> dict[str, Any] | None:
+        if getattr(obj, "name", None) != "org" or doc is None or event != "update":
+            return doc
+        principals = OrgPrincipals(layer.store, layer.org_id)
+        out = doc
+        if "roles" in doc and doc.get("roles") != (existing or {}).get("roles"):
+            out = {**out, "roles": _checked_roles(principals, doc.get("roles"))}
+        roles = out.get("roles") if "roles" in out else principals._custom_roles()
+        role_ids = set(BUILTIN_ROLES.values()) | {r["_id"] for r in roles or []}
+        if "serviceAccounts" in doc and doc.get("serviceAccounts") != (existing or {}).get("serviceAccounts"):
+            out = {**out, "serviceAccounts": _checked_service_accounts(principals, doc.get("serviceAccounts"), role_ids)}
+        elif "roles" in out and principals._service_accounts():
+            # A deleted role drops out of the service accounts that held it.
+            accounts = [{**sa, "roles": [r for r in sa.get("roles") or [] if r in role_ids]} for sa in principals._service_accounts()]
+            out = {**out, "serviceAccounts": accounts}
+        return out
+
+    def after(self, layer: Any, obj: Any, event: str, doc: Mapping[str, Any] | None, existing: Mapping[str, Any] | None) -> None:
+        if getattr(obj, "name", None) != "org" or doc is None or event != "update":
+            return
+        changes = {key: doc[key] for key in ("roles", "serviceAccounts") if key in doc and doc.get(key) != (existing or {}).get(key)}
+        if changes.get("roles"):
+            # ``include`` is written as ids or codes (a String array on the definition): stored as ids.
+            changes["roles"] = [{**role, "include": [_as_id(i) or i for i in role.get("include") or []]} for role in changes["roles"]]
+        if changes:
+            OrgPrincipals(layer.store, layer.org_id)._save(changes)

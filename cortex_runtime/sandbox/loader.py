@@ -80,8 +80,12 @@ def ascii_source(code: str) -> str:
     return _NON_ASCII.sub(_escape, code)
 
 
+_SCRIPT_ID = re.compile(r"^[0-9a-f]{24}$")
+
+
 def _is_library_name(name: str) -> bool:
-    return name.startswith("c_") or "__" in name
+    """An org library's export (``c_...``, ``ns__...``) or its script ``_id``."""
+    return name.startswith("c_") or "__" in name or bool(_SCRIPT_ID.match(name))
 
 
 class ModuleLoader:
@@ -113,7 +117,7 @@ class ModuleLoader:
         if _is_library_name(name):
             source = libraries.library_source(name) if libraries is not None else None
             if source is None:
-                raise Fault("cortex.notFound.script", reason=f"library script ({name}) not found.", path=name)
+                raise Fault("cortex.notFound.script", reason=f"library script ({name}) not found.", path=name, resource=f"script#library.configuration.export({name})")
             compiled = self._compiler.compile(source, kind="library", max_size=self._max_script_size)
             return self._wrap(compiled.code, strict=True)
         raise Fault("script.notFound.unspecified", reason=f"module not found: {name}", path=name)

@@ -178,7 +178,9 @@ def test_runner_returning_a_cursor_gives_its_documents(server):
 def test_script_faults_keep_their_own_status(server):
     client, _ = server
     thrown = run(client, "throw 'x'")
-    assert (thrown.status_code, thrown.json()["code"], thrown.json()["message"]) == (500, "kError", "x")
+    # script.error.unspecified is registered: the runner's caller gets the registry's code,
+    # kScriptError, and the message as reason (fidelity.md §10).
+    assert (thrown.status_code, thrown.json()["code"], thrown.json()["message"], thrown.json()["reason"]) == (500, "kScriptError", "x", "x")
     cycle = run(client, "const a = {}; a.a = a; return a")
     assert (cycle.status_code, cycle.json()["errCode"]) == (500, "script.error.marshalling")
     assert "Traceback" not in thrown.text + cycle.text

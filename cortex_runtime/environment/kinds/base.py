@@ -103,6 +103,10 @@ class EnvContext:
                 change["$unset"] = gone
             with map_store_errors():
                 self.store.orgs.update_one({"_id": self.org._id}, change)
+                # roles and serviceAccounts are mirrored on the org instance (objects/roles.py).
+                mirror = {k: v for k, v in change.items() if k != "$inc"}
+                if mirror:
+                    self.store.contexts.update_one({"_id": self.org._id, "org": self.org._id, "object": "org"}, mirror)
 
         return undo
 
