@@ -21,6 +21,7 @@ fails before it starts (``script.invalidArgument.executionDepthExceeded``).
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -135,6 +136,8 @@ class TriggerDispatcher:
         # object, event and instance; taken by after(). A write that fails in between leaves
         # one behind: only the latest MEMOS_KEPT are kept.
         self._memos: dict[tuple[int, str, str, str], dict[str, Any]] = {}
+        # (queue generation, monotonic time) of the last claim that found nothing: see process().
+        self._found_empty: tuple[tuple[int, ...], float] | None = None
 
     def _scripts(self, layer: ObjectLayer, obj: ObjectDef, event: str) -> list[dict[str, Any]]:
         """The triggers for ``event`` on ``obj``: highest weight per name, heaviest first."""
@@ -216,12 +219,18 @@ class TriggerDispatcher:
             return
         scripts = self._scripts(layer, obj, f"{event}.after")
         memo = self._take_memo(layer, obj, event, doc if doc is not None else existing)
+        ran_inline = False
         for script in scripts:
             arguments = trigger_arguments(script, f"{event}.after", doc, existing, memo)
             if not self._passes(layer, script, f"{event}.after", doc, existing, arguments):
                 continue
             if (script.get("configuration") or {}).get("inline"):
                 result = self._run(layer, script, obj, f"{event}.after", arguments, None, inline=True)
+                ran_inline = True
+                if result.fault is not None:
+                    # fidelity.md §13: the write fails with the fault although its data is
+                    # already saved (nothing is rolled back); later triggers do not run.
+                    raise result.fault
                 if result.memo is not None:
                     memo = result.memo
                 continue
@@ -241,6 +250,19 @@ class TriggerDispatcher:
                         "created": datetime.now(timezone.utc),
                     }
                 )
+        if ran_inline and isinstance(doc, dict) and doc.get("_id") is not None:
+            self._refresh(layer, obj, doc)
+
+    @staticmethod
+    def _refresh(layer: ObjectLayer, obj: ObjectDef, doc: dict[str, Any]) -> None:
+        """Inline after triggers finish before the write returns, so what they wrote to the
+        instance is in the write's result (``lean(false)``): the caller's document is
+        reloaded in place from the store."""
+        with map_store_errors():
+            fresh = layer.store.instances(obj.name).find_one({"_id": doc["_id"], "org": layer.org_id})
+        if fresh is not None:
+            doc.clear()
+            doc.update(fresh)
 
     def _passes(self, layer: ObjectLayer, script: Mapping[str, Any], event: str, doc: Mapping[str, Any] | None, existing: Mapping[str, Any] | None, arguments: dict[str, Any]) -> bool:
         """The trigger's ``if`` (expressions.md §8.1): ``$$ROOT`` is the document being written,
@@ -307,7 +329,16 @@ class TriggerDispatcher:
     # ---- the queue of after-triggers ---------------------------------------------------
 
     def process(self, limit: int = 100, worker: str = "local") -> int:
-        """Run queued after-triggers, each exactly once across workers. Returns how many ran."""
+        """Run queued after-triggers, each exactly once across workers. Returns how many ran.
+
+        Every top-level run ends here. On the embedded store nothing can be claimable that was
+        not before unless the queue changed, so an unchanged queue is not asked again, except
+        once a second for a claim whose lease ran out (left by a process that was killed)."""
+        generation = self._runtime.store.generation("queue")
+        if generation is not None and self._found_empty is not None:
+            seen, at = self._found_empty
+            if seen == generation and time.monotonic() - at < 1.0:
+                return 0
         ran = 0
         now = datetime.now(timezone.utc)
         while ran < limit:
@@ -324,6 +355,9 @@ class TriggerDispatcher:
                     if event is not None:
                         break
             if event is None:
+                # Read after the claims: a claim that found nothing writes nothing.
+                generation = self._runtime.store.generation("queue")
+                self._found_empty = (generation, time.monotonic()) if generation is not None else None
                 return ran
             ran += 1
             status, fault = "completed", None

@@ -11,11 +11,12 @@ from bson import ObjectId
 
 from ..faults import Fault
 from .acl_notation import is_custom_name
+from .definitions import org_configuration
 from .principals import ADMINISTRATOR, Principal, RoleGraph
 from .roles import OrgPrincipals
 from .store import Store, map_store_errors
 
-__all__ = ["Org", "Orgs", "account_document", "insert_account", "load_principal"]
+__all__ = ["Org", "Orgs", "account_document", "insert_account", "load_principal", "role_principal"]
 
 
 def account_document(org_id: ObjectId, *, email: str, name: dict[str, Any] | None = None, roles: list[ObjectId] | None = None, **fields: Any) -> dict[str, Any]:
@@ -73,12 +74,17 @@ class Orgs:
                 raise Fault("cortex.conflict.exists", reason=f"An org with code {code} exists.", path="code")
             self.store.orgs.insert_one(org_doc)
             org_ref = {"_id": org_doc["_id"], "org": org_doc["_id"], "object": "org", "code": code, "name": org_doc["name"], "created": now, "acl": []}
+            org_ref["configuration"] = org_configuration(org_doc["settings"])
             self.store.contexts.insert_one(org_ref)
         org = Org(_id=org_doc["_id"], code=code, name=org_doc["name"], settings={})
         admin = self.provision(org, email=admin_email, name={"first": "Admin", "last": code}, roles=[ADMINISTRATOR])
         return org, admin
 
     def get(self, code: str) -> Org | None:
+        """The org with ``code`` (read once per change of the orgs collection, see ``StoreMemo``)."""
+        return self.store.memo("org", "orgs").get(code, lambda: self._read(code))
+
+    def _read(self, code: str) -> Org | None:
         with map_store_errors():
             doc = self.store.orgs.find_one({"code": code})
         if doc is None:
@@ -107,9 +113,17 @@ def load_principal(store: Store, org_id: ObjectId, account: Any) -> Principal:
     Keys: an account id, email or ``{_id}``; the prefixed forms of scripts and exports
     (``serviceAccount.<name>``, ``account.<email|id>``, ``account.public``, ``account.anonymous``;
     ``role.<code>`` is refused); a service account's id, email or bare custom name.
+    Principals are immutable, and every request loads one: they are kept while the org
+    document and the accounts are unchanged (``StoreMemo``).
     """
     if isinstance(account, dict):
         account = account.get("_id")
+    if isinstance(account, (str, ObjectId)):
+        return store.memo("principal", "orgs", "contexts").get((org_id, account), lambda: _load_principal(store, org_id, account))
+    return _load_principal(store, org_id, account)
+
+
+def _load_principal(store: Store, org_id: ObjectId, account: Any) -> Principal:
     principals = OrgPrincipals(store, org_id)
     if isinstance(account, str):
         prefix, dot, rest = account.strip().partition(".")
@@ -183,3 +197,41 @@ def _prefixed(store: Store, org_id: ObjectId, principals: OrgPrincipals, prefix:
             return principals.principal_for_service_account(key)
         raise missing
     return _account_principal(doc, org_id, principals.graph())
+
+
+_ROLE_DOMAIN = "-iam.role.medable.com"
+
+
+def role_principal(store: Store, org_id: ObjectId, key: Any) -> Principal | None:
+    """The role principal ``script.as`` may run as (fidelity.md §8): a role code or id, or
+    ``<code>@<org>-iam.role.medable.com``. It holds that role, expanded through the org's
+    includes, and acts under that address. None when ``key`` names no role of the org, so
+    the caller goes on to service accounts and accounts (roles are tried first)."""
+    if isinstance(key, ObjectId):
+        key = str(key)
+    if not isinstance(key, str) or not key.strip():
+        return None
+    text = key.strip()
+    principals = OrgPrincipals(store, org_id)
+    if text.endswith(_ROLE_DOMAIN) and "@" in text:
+        code = text.split("@", 1)[0]
+        role = principals.role(code)
+        if role is None:
+            raise Fault("cortex.notFound.role", reason=f"Role {code} does not exist.", path="principal")
+    else:
+        if "@" in text or text.lower() in ("public", "anonymous"):
+            return None
+        role = principals.role(text)
+        if role is None:
+            return None
+    org_code = str(principals._load().get("code") or "")
+    code = str(role.get("code") or role["_id"])
+    return Principal(
+        _id=ObjectId(role["_id"]),
+        org=org_id,
+        email=f"{code}@{org_code}{_ROLE_DOMAIN}",
+        roles=(ObjectId(role["_id"]),),
+        name={"first": str(role.get("name") or code)},
+        includes=principals.graph(),
+    )
+

@@ -25,6 +25,7 @@ from pymongo.database import Database
 from pymongo.errors import ConfigurationError, DuplicateKeyError, ExecutionTimeout, PyMongoError
 
 from ..faults import Fault
+from .memo import StoreMemo
 
 if TYPE_CHECKING:
     from .embedded import Persistence
@@ -79,8 +80,10 @@ COLLECTIONS: dict[str, tuple[Index, ...]] = {
     # Cron schedules with their leases, and one record per run.
     "jobs": (_ix("org", "name", unique=True), _ix("active", "next_run")),
     "job_runs": (_ix("org", "job", "due"),),
-    # Revoked token ids.
-    "tokens": (_ix("org", "jti", unique=True),),
+    # Permanent and limited-use token records (revocable), by id and by app and subject.
+    "tokens": (_ix("org", "jti", unique=True), _ix("org", "app", "sub")),
+    # Account password hashes and failed-login counts (accounts/credentials.py).
+    "credentials": (_ix("org", "account", unique=True),),
     # Module state shared by every worker: cache entries, counters, configs, events.
     "cache": (_ix("org", "key", unique=True), _ix("expires", expire_after=0)),
     "counters": (_ix("org", "name", unique=True),),
@@ -130,9 +133,31 @@ class Store:
         self.stats: Collection[Any] = db["stats"]
         self.outbox: Collection[Any] = db["outbox"]
 
+    def generation(self, *names: str) -> tuple[int, ...] | None:
+        """Change counters of the named collections (attributes of this store, e.g. ``"orgs"``),
+        or None when the store cannot tell.
+
+        On the embedded store every write to a collection bumps its counter, and no other process
+        writes, so a value derived under an unchanged generation is still current (``memo``). On
+        MongoDB other processes write too: None."""
+        if not self.embedded:
+            return None
+        from .embedded import collection_version
+
+        versions = tuple(collection_version(getattr(self, name)) for name in names)
+        return None if None in versions else versions  # type: ignore[return-value]
+
+    def memo(self, name: str, *collections: str) -> StoreMemo:
+        """The store's memo called ``name``, over ``collections`` (made on first use)."""
+        key = f"memo:{name}"
+        found = self.local.get(key)
+        if found is None:
+            found = self.local[key] = StoreMemo(self, collections)
+        return found
+
     def instances(self, object_name: str) -> Collection[Any]:
         """The collection holding the instances of ``object_name``."""
-        return self.db[INSTANCE_COLLECTIONS.get(object_name, "contexts")]
+        return getattr(self, INSTANCE_COLLECTIONS.get(object_name, "contexts"))
 
     @classmethod
     def open(cls, uri: str | None = None, database: str = "cortex", *, data_dir: Path | None = None) -> Store:

@@ -124,9 +124,12 @@ class Authenticator:
         return app
 
     def apps(self, org: Org) -> list[App]:
+        return list(self.store.memo("apps", "orgs").get(org._id, lambda: self._read_apps(org)))
+
+    def _read_apps(self, org: Org) -> tuple[App, ...]:
         with map_store_errors():
             doc = self.store.orgs.find_one({"_id": org._id}, {"apps": 1}) or {}
-        return [App.from_doc(app) for app in doc.get("apps") or []]
+        return tuple(App.from_doc(app) for app in doc.get("apps") or [])
 
     def app(self, org: Org, key: str | None) -> App:
         if not key:
