@@ -3,7 +3,7 @@
     cortex-runtime run PATH|- [--arguments JSON] [--type runner|route|trigger|job]
                               [--lib EXPORT=PATH ...] [--stats] [--timeout-ms N] [--max-ops N]
                               [--mongodb-uri URI]
-    cortex-runtime serve [--org CODE] [--deploy DIR] [--data DIR | --ephemeral] ...
+    cortex-runtime serve [--org CODE] [--deploy DIR [--watch]] [--data DIR | --ephemeral] ...
     cortex-runtime deploy DIR [--org CODE] [--data DIR | --url URL --api-key KEY --api-secret SECRET]
     cortex-runtime export DIR [--org CODE] [--data DIR | --url URL --api-key KEY --api-secret SECRET]
     cortex-runtime prepare
@@ -106,6 +106,9 @@ def _run(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from .objects.embedded import StoreFileError
 
+    if getattr(args, "watch", False) and not args.deploy:
+        print("error: --watch needs --deploy DIR", file=sys.stderr)
+        return 2
     uri = args.mongodb_uri or os.environ.get("MONGODB_URI") or None
     data_dir = None if args.ephemeral or uri else Path(args.data or DEFAULT_DATA_DIR)
     if uri and (args.data or args.ephemeral):
@@ -122,6 +125,7 @@ def _serve(args: argparse.Namespace) -> int:
     if getattr(args, "smtp", None):
         runtime.smtp = _smtp_setting(args.smtp)
     runtime.callout_allow = list(getattr(args, "callout_allow", None) or [])
+    runtime.file_transfer = bool(getattr(args, "file_transfer", False))
     try:
         return _serve_with(runtime, args)
     finally:
@@ -203,7 +207,14 @@ def _serve_with(runtime: Runtime, args: argparse.Namespace) -> int:
         org,
         App(name="public", key=os.environ.get("CORTEX_PUBLIC_KEY") or (public.key if public else generate_key()), secret=None, principal_id=None),
     )
-    if args.deploy:
+    watcher = None
+    if args.deploy and getattr(args, "watch", False):
+        from .server.watch import FolderWatcher
+
+        folder = Path(args.deploy)
+        watcher = FolderWatcher(folder, lambda: deploy_any(runtime, org, admin, folder), compiler=runtime.sandbox.compiler)
+        watcher.deploy()  # a broken folder is reported; the server starts and waits for the fix
+    elif args.deploy:
         try:
             deploy_any(runtime, org, admin, Path(args.deploy))
         except Fault as fault:
@@ -232,12 +243,16 @@ def _serve_with(runtime: Runtime, args: argparse.Namespace) -> int:
     # handler it found; make that handler a clean exit, so the caller closes the store.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _exit_cleanly)
+    if watcher is not None:
+        watcher.start()
     try:
         uvicorn.Server(config).run(sockets=[sock])
     except SystemExit:
         pass
     finally:
         stop.set()
+        if watcher is not None:
+            watcher.stop()
     return 0
 
 
@@ -405,8 +420,10 @@ def build_parser() -> argparse.ArgumentParser:
     kept = serve.add_mutually_exclusive_group()
     kept.add_argument("--data", metavar="DIR", help=f"keep the embedded store in DIR (default: {DEFAULT_DATA_DIR}/ in the working directory)")
     kept.add_argument("--ephemeral", action="store_true", help="keep the embedded store in memory only")
+    serve.add_argument("--watch", action="store_true", help="with --deploy: redeploy DIR when a file in it changes (faults print as file:line:column; the last good version keeps serving)")
     serve.add_argument("--debug-module", action="store_true", help="make require('debug') available to scripts (echo, sleep, log, fault; for tests and development)")
     serve.add_argument("--callout-allow", action="append", default=[], metavar="HOST[:PORT]", help="let require('http') call this host (loopback and private addresses included; repeatable)")
+    serve.add_argument("--file-transfer", action="store_true", help="make require('sftp') and require('ftp') available to every org's scripts (off by default)")
     serve.add_argument("--smtp", metavar="HOST:PORT", help="send notification email to this SMTP server (otherwise it stays in the outbox)")
     serve.set_defaults(handler=_serve)
 
@@ -428,6 +445,10 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--api-key", help="a signing app's key, with --url")
         command.add_argument("--api-secret", help="that app's secret, with --url")
         command.set_defaults(handler=handler)
+
+    from .testing.command import add_test_command
+
+    add_test_command(commands)
 
     prepare = commands.add_parser("prepare", help="compile the built-in modules and npm libraries into the cache")
     prepare.set_defaults(handler=_prepare)

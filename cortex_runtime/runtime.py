@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from .modules.catalog import standard_modules
 from .modules.objects import ObjectsRun
 from .modules.registry import ModuleRegistry
 from .objects.instances import HookChain, ObjectLayer
+from .objects.roles import OrgRolesHook
 from .objects.orgs import Org, Orgs, load_principal
 from .objects.principals import Principal
 from .objects.store import Store, map_store_errors
@@ -49,6 +50,8 @@ class RunContext:
     route: dict[str, Any] | None = None
     # The login session's id when the request has one (require('session'), modules/session.py).
     session: str | None = None
+    # Called once the run has ended (modules that hold connections close them here: sftp, ftp).
+    closers: list[Any] = field(default_factory=list)
 
 
 class Runtime:
@@ -66,14 +69,14 @@ class Runtime:
         self.orgs = Orgs(self.store)
         self.clock = clock or SystemClock()
         self.jobs = JobStore(self.store)
-        self.tokens = Tokens(self.store)
+        self.tokens = Tokens(self.store, self.clock)
         self.modules = ModuleRegistry(standard_modules(self))
         self.sandbox = sandbox if sandbox is not None else Sandbox(host_api=self.modules)
         if sandbox is not None:
             sandbox.host_api = self.modules
         self.deployer = ScriptDeployer(self.sandbox.compiler, self.jobs, self.clock)
         self.triggers = TriggerDispatcher(self)
-        self.hooks = HookChain([self.deployer, self.triggers])
+        self.hooks = HookChain([OrgRolesHook(), self.deployer, self.triggers])
         self.max_depth = DEFAULT_MAX_DEPTH
         # Without a background worker (tests, the CLI), queued after-triggers run when the
         # top-level run that queued them ends; the server turns this off and runs a worker.
@@ -88,6 +91,9 @@ class Runtime:
         # An SMTP server for email notifications ({"host", "port"[, "sender"]}, ``serve --smtp``);
         # without one, every notification lands in the store's outbox.
         self.smtp: dict[str, Any] | None = None
+        # require('sftp') and require('ftp') for every org (``serve --file-transfer``); off by
+        # default, as the platform's per-org ``enableSftpModule``/``enableFtpModule`` (also honoured).
+        self.file_transfer: bool = False
 
     def close(self) -> None:
         """Release the store (the embedded store writes its file one last time)."""
@@ -132,21 +138,25 @@ class Runtime:
         deployed = DeployedLibraries(self.store, org._id)
         sources = ChainedLibraries([MappingLibraries(libraries), deployed]) if libraries else deployed
         began = self.clock.now()
-        result = self.sandbox.run(
-            source,
-            script_type=script_type,
-            arguments=arguments,
-            limits=limits,
-            libraries=sources,
-            org=OrgRef(org._id, org.code),
-            principal=principal.to_js(),
-            context=context,
-            request=request,
-            script_id=script_id,
-            depth=depth,
-            inline=inline,
-            extra=extra,
-        )
+        try:
+            result = self.sandbox.run(
+                source,
+                script_type=script_type,
+                arguments=arguments,
+                limits=limits,
+                libraries=sources,
+                org=OrgRef(org._id, org.code),
+                principal=principal.to_js(),
+                context=context,
+                request=request,
+                script_id=script_id,
+                depth=depth,
+                inline=inline,
+                extra=extra,
+            )
+        finally:
+            for close in context.closers:
+                close()
         self._log(org, principal, script_type, script_id, began, result)
         if depth == 1 and self.drain_events:
             self.process_events()

@@ -31,6 +31,7 @@ from .engine import Context, EngineError, Interrupted, ScriptThrew
 from .loader import LibrarySource, MappingLibraries, ModuleLoader
 from .npm import NpmPackages
 from .prelude import UNIT_SOURCE_FUNCTION, Prelude, load_prelude
+from .seeding import Seeding, begin_prefix
 
 __all__ = ["HostApi", "LogEntry", "OrgRef", "RunResult", "RunStats", "Sandbox"]
 
@@ -130,6 +131,11 @@ class RunInfo:
     log_bytes: int = 0
     # An inline trigger's run (no callouts); the http module's counters.
     inline: bool = False
+    # The request the run serves (what require('request') shows), for host modules.
+    request: Any = None
+    # The run's configuration, built on call: what the script global is made from (type,
+    # arguments, label, depth, principal, env), for modules that describe the script.
+    config: Callable[[], dict[str, Any]] | None = None
     callouts_used: int = 0
     callouts_ms: float = 0.0
     logs: list[LogEntry] = field(default_factory=list)
@@ -194,6 +200,9 @@ class ContextPool:
         ctx = Context(memory_bytes=memory_bytes, stack_bytes=stack_bytes)
         ctx.bind_function(UNIT_SOURCE_FUNCTION, self._prelude.unit_source)
         ctx.eval(self._prelude.eager)
+        # The engine lets go of the GIL the first time a context waits for promise jobs, and
+        # getting it back behind a busy thread can take milliseconds: pay that here, not in the run.
+        ctx.drain_jobs()
         for name, factory in self._preloads() if preload else ():
             # Parsed, not run: the factory runs in the run that requires it, as any module does.
             ctx.eval(f"__cx_preloaded[{json.dumps(name)}] = {factory};\nvoid 0;")
@@ -291,6 +300,9 @@ class Sandbox:
         self.host_api = host_api
         self.env_host = env_host
         self._sleep = sleep
+        # The test harness's --seed: Math.random, new ObjectID() and crypto.randomBytes of every
+        # run draw from it, so a run repeats exactly. None: the engine's own randomness.
+        self.seeding: Seeding | None = None
 
     def compile(self, source: str, max_size: int | None = None) -> CompiledScript:
         return self.compiler.compile(source, kind="script", max_size=max_size)
@@ -379,6 +391,7 @@ class Sandbox:
             context=context,
             script_id=script_id,
             inline=inline,
+            request=request,
         )
         started_at = int(time.time() * 1000)
 
@@ -405,6 +418,7 @@ class Sandbox:
                 },
             }
 
+        run.config = config
         ctx = self.pool.take(limits.memory_bytes, limits.stack_bytes)
         ctx.set_host(functools.partial(self._handle, run, config))
         result = RunResult(stats=stats, logs=run.logs)
@@ -427,7 +441,7 @@ class Sandbox:
 
         True when the driver's final envelope was read (its op count is in the stats)."""
         begin = (
-            f'"use strict";__cx_begin({int(max_ops)},function main(require, module, exports) {{'
+            f'"use strict";{begin_prefix(self.seeding)}__cx_begin({int(max_ops)},function main(require, module, exports) {{'
             f"{compiled.code}\n}})"
         )
         try:
@@ -480,7 +494,7 @@ class Sandbox:
         else:
             fault = final.get("f")
             fault_json = fault.get("v") if isinstance(fault, dict) else None
-            result.fault = Fault.from_json(fault_json if isinstance(fault_json, dict) else {})
+            result.fault = Fault.from_script(fault_json if isinstance(fault_json, dict) else {})
         return True
 
     @staticmethod
@@ -518,6 +532,8 @@ class Sandbox:
                 value: Any = self._console(run, args)
             elif name == "require":
                 value = self._require(run, str(args[0]), len(args) > 1 and args[1] is True)
+            elif name == "objectid" and self.seeding is not None:
+                value = self.seeding.object_id()
             elif self.host_api is not None:
                 value = self.host_api.call(run, name, args)
             else:
