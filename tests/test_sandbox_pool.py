@@ -119,6 +119,38 @@ def test_run_never_refills_and_warm_one_builds_one_spare_at_a_time():
     assert not sandbox.needs_warming()
 
 
+def test_a_refill_stopped_half_way_is_finished_by_the_next_take_or_refill(monkeypatch):
+    sandbox = Sandbox(cache_dir=None, pool_size=1)
+    assert sandbox.run("return 0").value == 0  # the compiler's own context exists from here on
+    built = []
+    real = Context.__init__
+
+    def counting(self, **kwargs):
+        built.append(1)
+        real(self, **kwargs)
+
+    monkeypatch.setattr(Context, "__init__", counting)
+    checks = iter([False, True])  # a request comes in after the first stage
+    assert sandbox.warm_one(stop=lambda: next(checks, True)) is False
+    assert not sandbox.pool.ready(*SIZES) and len(built) == 1
+    # The run finishes the half-built context instead of making another.
+    assert sandbox.run("return [typeof require, typeof script, 1 + 1]").value == ["function", "object", 2]
+    assert len(built) == 1
+    # A stopped refill is resumed by the next one.
+    assert sandbox.warm_one(stop=lambda: False) is True and len(built) == 2
+    checks = iter([False, False, True])
+    assert sandbox.run("return 3").value == 3
+    assert sandbox.warm_one(stop=lambda: next(checks, True)) is False
+    assert sandbox.warm_one() is True and len(built) == 3
+    assert sandbox.run("return 4").value == 4 and len(built) == 3
+    # A stop before anything is built builds nothing; release frees what a stopped refill left.
+    assert sandbox.warm_one(stop=lambda: True) is False and len(built) == 3
+    checks = iter([False, True])
+    assert sandbox.warm_one(stop=lambda: next(checks, True)) is False and len(built) == 4
+    sandbox.pool.release()
+    assert sandbox.run("return 5").value == 5 and len(built) == 5
+
+
 def test_spares_belong_to_the_thread_that_built_them():
     sandbox = Sandbox(cache_dir=None)
     sandbox.warm()

@@ -172,6 +172,14 @@ class NpmUsage:
         return sorted(name for name, count in counts.items() if count >= needed)
 
 
+@dataclass
+class _Building:
+    """A context on its way into the pool, and how far its build has come."""
+
+    ctx: Context
+    stage: int = 0
+
+
 class ContextPool:
     """Pre-warmed contexts (prelude loaded, never used), per thread and per memory/stack size.
 
@@ -197,23 +205,48 @@ class ContextPool:
         """A fresh context: a new runtime with the eager prelude evaluated (and the
         function that gives it the other units' sources when it needs them); with
         ``preload``, the hot npm libraries parsed in too (only for spares, off the response path)."""
-        ctx = Context(memory_bytes=memory_bytes, stack_bytes=stack_bytes)
-        ctx.bind_function(UNIT_SOURCE_FUNCTION, self._prelude.unit_source)
-        ctx.eval(self._prelude.eager)
-        # The engine lets go of the GIL the first time a context waits for promise jobs, and
-        # getting it back behind a busy thread can take milliseconds: pay that here, not in the run.
-        ctx.drain_jobs()
-        for name, factory in self._preloads() if preload else ():
-            # Parsed, not run: the factory runs in the run that requires it, as any module does.
-            ctx.eval(f"__cx_preloaded[{json.dumps(name)}] = {factory};\nvoid 0;")
-        return ctx
+        building = _Building(Context(memory_bytes=memory_bytes, stack_bytes=stack_bytes))
+        while self._step(building, preload):
+            pass
+        return building.ctx
+
+    def _step(self, building: _Building, preload: bool) -> bool:
+        """One stage of a build; False once the context is ready. Each stage holds the GIL
+        for a few hundred microseconds at most, so a refill can stop between them."""
+        ctx, stage = building.ctx, building.stage
+        building.stage += 1
+        if stage == 0:
+            ctx.bind_function(UNIT_SOURCE_FUNCTION, self._prelude.unit_source)
+            ctx.eval(self._prelude.eager)
+        elif stage == 1:
+            # The engine lets go of the GIL the first time a context waits for promise jobs, and
+            # getting it back behind a busy thread can take milliseconds: pay that here, not in the run.
+            ctx.drain_jobs()
+        elif stage == 2 and preload:
+            for name, factory in self._preloads():
+                # Parsed, not run: the factory runs in the run that requires it, as any module does.
+                ctx.eval(f"__cx_preloaded[{json.dumps(name)}] = {factory};\nvoid 0;")
+        else:
+            return False
+        return True
+
+    def _partial(self, key: tuple[int, int]) -> _Building | None:
+        partials = getattr(self._local, "partials", None)
+        return partials.pop(key, None) if partials else None
 
     def take(self, memory_bytes: int, stack_bytes: int) -> Context:
-        """A spare if there is one, else a context built now; never refills."""
-        spares = self._spares((memory_bytes, stack_bytes))
+        """A spare if there is one, else the context a refill left half-built, finished now,
+        else a context built now; never refills."""
+        key = (memory_bytes, stack_bytes)
+        spares = self._spares(key)
         if spares:
             return spares.pop()
-        return self.build(memory_bytes, stack_bytes)
+        building = self._partial(key)
+        if building is None:
+            return self.build(memory_bytes, stack_bytes)
+        while self._step(building, preload=False):
+            pass
+        return building.ctx
 
     def ready(self, memory_bytes: int, stack_bytes: int) -> bool:
         """Whether a spare is waiting for the next run with these sizes."""
@@ -223,12 +256,32 @@ class ContextPool:
         """Whether the spares for these sizes are fewer than the pool's size."""
         return len(self._spares((memory_bytes, stack_bytes))) < self._size
 
-    def refill_one(self, memory_bytes: int, stack_bytes: int) -> bool:
-        """Build one spare if the pool is short; True when it built one."""
-        spares = self._spares((memory_bytes, stack_bytes))
+    def refill_one(self, memory_bytes: int, stack_bytes: int, stop: Callable[[], bool] | None = None) -> bool:
+        """Build one spare if the pool is short; True when it built one.
+
+        With ``stop``, the build yields the GIL between its stages and ends early once ``stop()``
+        is true (a request came in): what it built so far is kept for the next ``take`` or refill."""
+        key = (memory_bytes, stack_bytes)
+        spares = self._spares(key)
         if len(spares) >= self._size:
             return False
-        spares.append(self.build(memory_bytes, stack_bytes, preload=True))
+        building = self._partial(key)
+        if building is None:
+            if stop is not None and stop():
+                return False
+            building = _Building(Context(memory_bytes=memory_bytes, stack_bytes=stack_bytes))
+        while True:
+            if stop is not None:
+                time.sleep(0)  # the event loop may be waiting to hand over a request
+                if stop():
+                    partials = getattr(self._local, "partials", None)
+                    if partials is None:
+                        partials = self._local.partials = {}
+                    partials[key] = building
+                    return False
+            if not self._step(building, preload=True):
+                break
+        spares.append(building.ctx)
         return True
 
     def refill(self, memory_bytes: int, stack_bytes: int) -> None:
@@ -237,6 +290,11 @@ class ContextPool:
 
     def release(self) -> None:
         """Free this thread's spares (of every size), on this thread, as a thread that ends should."""
+        partials = getattr(self._local, "partials", None)
+        if partials:
+            self._local.partials = {}
+            for building in partials.values():
+                building.ctx.close()
         pools = getattr(self._local, "pools", None)
         if not pools:
             return
@@ -326,12 +384,13 @@ class Sandbox:
         limits = limits or limits_for("route")
         self.pool.refill(limits.memory_bytes, limits.stack_bytes)
 
-    def warm_one(self, limits: Limits | None = None) -> bool:
+    def warm_one(self, limits: Limits | None = None, stop: Callable[[], bool] | None = None) -> bool:
         """Build at most one context for this thread's pool; True when one was built.
 
-        For a caller that refills between requests one context at a time."""
+        For a caller that refills between requests one context at a time; ``stop`` ends the
+        build early, between its stages, keeping what was built (``ContextPool.refill_one``)."""
         limits = limits or limits_for("route")
-        return self.pool.refill_one(limits.memory_bytes, limits.stack_bytes)
+        return self.pool.refill_one(limits.memory_bytes, limits.stack_bytes, stop)
 
     def release(self) -> None:
         """Free this thread's engines: its pre-warmed contexts and its compile context

@@ -45,12 +45,17 @@ def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
 
 
 class ScriptsThread:
-    """Runs calls in order on one thread. ``refill_one`` builds one spare context and returns
-    False when the pool is full. After ``idle_s`` seconds without calls the thread ends, calling
-    ``release`` there to free its contexts; the next call starts another."""
+    """Runs calls in order on one thread. ``refill_one(stop)`` builds one spare context and returns
+    False when the pool is full or ``stop()`` became true on the way (a call is waiting: the build
+    goes on at the next refill or in that call's run). After ``idle_s`` seconds without calls the
+    thread ends, calling ``release`` there to free its contexts; the next call starts another."""
 
     def __init__(
-        self, refill_one: Callable[[], bool], release: Callable[[], None], name: str = "scripts", idle_s: float = 30.0
+        self,
+        refill_one: Callable[..., bool],
+        release: Callable[[], None],
+        name: str = "scripts",
+        idle_s: float = 30.0,
     ) -> None:
         self._refill_one = refill_one
         self._release = release
@@ -124,9 +129,12 @@ class ScriptsThread:
                 outcome = (False, exc)
             loop.call_soon_threadsafe(_settle, future, *outcome)
 
+    def _waiting(self) -> bool:
+        return not self._calls.empty()
+
     def _refill(self) -> bool:
         try:
-            return bool(self._refill_one())
+            return bool(self._refill_one(stop=self._waiting))
         except Exception:  # noqa: BLE001 - a failed refill must not stop the thread; runs build their own
             log.exception("refilling the context pool failed")
             return False
