@@ -429,10 +429,10 @@ const __cx_Cursor = class Cursor extends __cx_BufferedCursor {
     return __cx_setOptions(this, userOptions, privilegedOptions);
   }
 
-  // A separate list request: one page of `limit` documents (10 when unset).
+  // A separate list request: one page of `limit` documents (the host applies the default of 10
+  // and the list rules, so a pipeline's trailing $limit can stand in for an unset limit).
   toList() {
     const options = this.getOptions();
-    if (!__cx_isSet(options.limit)) options.limit = 10;
     return __cx_call("objects.cursor.list", [options]);
   }
 };
@@ -948,21 +948,7 @@ const __cx_accountMethods = {
   },
 };
 
-// Statics of the accounts class (scripting-core section 6) that the object layer supports so far.
-const __cx_accountStatics = {
-  provision(payload, options) {
-    return __cx_call("objects.provision", [payload, options || {}]);
-  },
-  createAuthToken(apiKey, subject, options) {
-    return __cx_call("accounts.createAuthToken", [apiKey, subject && subject._id ? subject._id : subject, options || {}]);
-  },
-  revokeAuthToken(tokenOrId) {
-    return __cx_call("accounts.revokeAuthToken", [tokenOrId]);
-  },
-  decodeAuthToken(token) {
-    return __cx_call("accounts.decodeAuthToken", [token]);
-  },
-};
+// Statics of the accounts class (scripting-core section 6) live in 71_accounts.js.
 
 // The class for a canonical object name, extending `base`; one per (base, name).
 const __cx_classFor = function (base, objectName) {
@@ -978,7 +964,8 @@ const __cx_classFor = function (base, objectName) {
     __cx_classNames.set(cls, objectName);
     if (objectName === "account") {
       __cx_mixin(cls.prototype, __cx_accountMethods);
-      __cx_mixin(cls, __cx_accountStatics);
+      __cx_mixin(cls.prototype, __cx_unit("accounts").methods);
+      __cx_mixin(cls, __cx_unit("accounts").statics);
     }
     byName.set(objectName, cls);
   }
@@ -1104,7 +1091,11 @@ class CortexObject {
   }
 
   update(path, body, options) {
-    if (typeof path !== "string") return __cx_instanceOperation(this, __cx_UpdateOperation, body, path).execute();
+    // inst.update(body) is one patch `set` of body on the platform, so a plain body is a $set.
+    if (typeof path !== "string") {
+      const plain = path && typeof path === "object" && !Object.keys(path).some((k) => k.charAt(0) === "$");
+      return __cx_instanceOperation(this, __cx_UpdateOperation, body, plain ? { $set: path } : path).execute();
+    }
     return __cx_instanceOperation(this, __cx_UpdateOperation, options).pathUpdate(path, body);
   }
 

@@ -33,6 +33,8 @@ from ..objects.store import map_store_errors
 from ..objects.updates import patch_to_update
 from ..org_runtime import org_runtime
 from ..sandbox import RunInfo
+from .as_scope import ScopeGuard
+from .expressions import cursor_pipeline
 
 __all__ = ["ObjectsModule", "ObjectsRun", "run_command"]
 
@@ -53,16 +55,30 @@ class ObjectsRun:
     cursors: dict[str, _Cursor] = field(default_factory=dict)
     documents_sent: int = 0
     safe: bool = False
-    stack: list[tuple[ObjectLayer, bool]] = field(default_factory=list)
+    stack: list[tuple[Any, ...]] = field(default_factory=list)
     bound_objects: dict[str, str] | None = None
+    # script.as restrictions (fidelity.md §8): option names removed from every call, the
+    # module rules of every level of the stack, and option floors from options.principal
+    # (with ``scope``: its compiled scope tree, checked by ScopeGuard).
+    acl_blacklist: frozenset[str] = frozenset()
+    module_rules: tuple[Any, ...] = ()
+    forced: dict[str, Any] = field(default_factory=dict)
+    # The run of the current host call: a cursor's expressionPipeline reads its request and deadline.
+    run: RunInfo | None = None
 
-    def push(self, layer: ObjectLayer, safe: bool) -> None:
-        self.stack.append((self.layer, self.safe))
+    def push(
+        self, layer: ObjectLayer, safe: bool, acl_blacklist: frozenset[str] = frozenset(), module_rules: Any = None, forced: dict[str, Any] | None = None
+    ) -> None:
+        self.stack.append((self.layer, self.safe, self.acl_blacklist, self.module_rules, self.forced))
         self.layer, self.safe = layer, self.safe or safe
+        self.acl_blacklist = self.acl_blacklist | acl_blacklist
+        if module_rules is not None:
+            self.module_rules = (*self.module_rules, module_rules)
+        self.forced = {**self.forced, **(forced or {})}
 
     def pop(self) -> None:
         if self.stack:
-            self.layer, self.safe = self.stack.pop()
+            self.layer, self.safe, self.acl_blacklist, self.module_rules, self.forced = self.stack.pop()
 
 
 def _batch_size(value: Any) -> int:
@@ -83,6 +99,7 @@ class ObjectsModule:
         handler = _COMMANDS.get(name[len(self.prefix) :])
         if handler is None:
             raise Fault("script.invalidArgument.unknownCommand", path=name)
+        state.run = run
         return handler(state, args)
 
 
@@ -100,8 +117,35 @@ _PRIVILEGED = ("skipAcl", "grant", "roles", "bypassCreateAcl")
 
 def _checked(state: ObjectsRun, options: dict[str, Any]) -> dict[str, Any]:
     if state.safe:
-        return {k: v for k, v in options.items() if k not in _PRIVILEGED}
+        options = {k: v for k, v in options.items() if k not in _PRIVILEGED}
+    if state.acl_blacklist:
+        options = {k: v for k, v in options.items() if k not in state.acl_blacklist}
+    if state.forced:
+        options = dict(options)
+        grant = options.get("grant")
+        if "grant" in state.forced:
+            options["grant"] = max(grant if isinstance(grant, int) and not isinstance(grant, bool) else 0, state.forced["grant"])
+        for key in ("skipAcl", "bypassCreateAcl"):
+            if state.forced.get(key):
+                options[key] = True
     return options
+
+
+def _guard(state: ObjectsRun, options: dict[str, Any]) -> ScopeGuard | None:
+    """The scope checks of a ``script.as`` with ``options.principal.scope`` (fidelity.md §8)."""
+    tree = state.forced.get("scope")
+    if tree is None or options.get("operation") == "bulk":
+        return None
+    found = state.layer.definitions.get(str(options.get("object")))
+    return ScopeGuard(tree, found.name if found is not None else str(options.get("object")))
+
+
+def _matched(state: ObjectsRun, name: str, options: dict[str, Any], many: bool) -> list[dict[str, Any]]:
+    """The instances a scoped write would touch (read with the operation's own access options)."""
+    match = options.get("match")
+    where = match if isinstance(match, dict) else {"_id": match}
+    access = {k: options[k] for k in ("grant", "roles", "skipAcl") if k in options}
+    return list(islice(state.layer.iterate(name, {**access, "where": where}), None if many else 1))
 
 
 def _bound_objects(state: ObjectsRun) -> dict[str, str]:
@@ -154,10 +198,16 @@ def _open(state: ObjectsRun, args: list[Any]) -> Any:
     options = _checked(state, _options(args))
     if len(state.cursors) >= MAX_OPEN_CURSORS:
         raise Fault("script.error.unspecified", reason="too many open cursors.")
+    guard = _guard(state, options)
     if options.get("operation") == "bulk":
         cursor = _Cursor(_bulk(state, options))
     else:
-        cursor = _Cursor(state.layer.iterate(options["object"], options))
+        if guard is not None:
+            guard.check_list(options)
+        items = state.layer.iterate(options["object"], options)
+        if guard is not None and not options.get("pipeline"):
+            items = guard.filtered(items)
+        cursor = _Cursor(cursor_pipeline(state, options, items, state.run))
     buffer, done = cursor.take(_batch_size(options.get("batchSize")))
     state.documents_sent += len(buffer)
     if done:
@@ -186,11 +236,19 @@ def _close(state: ObjectsRun, args: list[Any]) -> None:
 
 def _list(state: ObjectsRun, args: list[Any]) -> Any:
     options = _checked(state, _options(args))
+    guard = _guard(state, options)
+    if guard is not None:
+        guard.check_list(options)
+        result = state.layer.list(options["object"], options)
+        return {**result, "data": list(guard.filtered(result.get("data") or []))}
     return state.layer.list(options["object"], options)
 
 
 def _count(state: ObjectsRun, args: list[Any]) -> int:
     options = _checked(state, _options(args))
+    guard = _guard(state, options)
+    if guard is not None:
+        guard.check_list(options)
     return state.layer.count(options["object"], options)
 
 
@@ -198,11 +256,16 @@ def _path_read(state: ObjectsRun, args: list[Any]) -> Any:
     options = _checked(state, _options(args))
     path = args[1] if len(args) > 1 else None
     flags = args[2] if len(args) > 2 and isinstance(args[2], dict) else {}
+    guard = _guard(state, options)
+    if guard is not None:
+        guard.check_list(options)
     first = next(state.layer.iterate(options["object"], {**options, "limit": 1}), None)
     if first is None:
         if flags.get("throwNotFound", True) is False:
             return None
         raise Fault("cortex.notFound.instance", reason=f"{options['object']} not found.", path=options["object"])
+    if guard is not None:
+        first = guard.instance(first, path)
     return dig(first, path) if path else first
 
 
@@ -225,7 +288,12 @@ def _bulk(state: ObjectsRun, options: dict[str, Any]) -> Iterator[Any]:
             body["object"] = options.get("object")
         try:
             if body.get("operation") in ("cursor", "aggregate"):
-                results = list(state.layer.iterate(str(body["object"]), _checked(state, body)))
+                checked = _checked(state, body)
+                guard = _guard(state, checked)
+                if guard is not None:
+                    guard.check_list(checked)
+                items = state.layer.iterate(str(body["object"]), checked)
+                results = list(guard.filtered(items) if guard is not None and not checked.get("pipeline") else items)
             else:
                 data = _execute(state, [body])
                 results = [1 if body.get("operation") == "deleteOne" and data is True else data]
@@ -254,6 +322,14 @@ def _execute(state: ObjectsRun, args: list[Any]) -> Any:
     if options.get("operation") == "bulk":
         return list(_bulk(state, options))
     layer, name, operation = state.layer, options["object"], options.get("operation")
+    guard = _guard(state, options)
+    if guard is not None:
+        _check_scoped(state, guard, name, operation, options)
+        if operation == "readOne":
+            found = layer.read_one(name, {**options, "where": options.get("where"), "path": None})
+            path = options.get("path")
+            found = guard.instance(found, path)
+            return dig(found, path) if path else found
     if operation == "insertOne":
         return layer.insert_one(name, options.get("document"), options)
     if operation == "insertMany":
@@ -278,6 +354,8 @@ def _execute(state: ObjectsRun, args: list[Any]) -> Any:
     if operation == "count":
         return layer.count(name, options)
     if operation == "setOwner":
+        if guard is not None:
+            guard.check_update([options.get("_id")], {"$set": {"owner": options.get("to")}})
         return layer.set_owner(name, options.get("_id"), options.get("to"))
     if operation in _PATH_WRITES:
         return _path_write(layer, name, operation, options)
@@ -285,6 +363,25 @@ def _execute(state: ObjectsRun, args: list[Any]) -> Any:
 
 
 _PATH_WRITES = ("pathUpdate", "pathPush", "pathPatch", "pathDelete")
+
+
+def _check_scoped(state: ObjectsRun, guard: ScopeGuard, name: str, operation: Any, options: dict[str, Any]) -> None:
+    """A scoped operation's checks before it runs (fidelity.md §8)."""
+    if operation in ("readOne", "count"):
+        guard.check_list(options)
+    elif operation == "insertOne":
+        guard.check_create([options.get("document")])
+    elif operation == "insertMany":
+        guard.check_create(options.get("documents") or [])
+    elif operation in ("deleteOne", "deleteMany") or (operation == "pathDelete" and not str(options.get("path") or "").strip("/.")):
+        guard.check_delete(_matched(state, name, options, operation == "deleteMany"))
+    elif operation in ("updateOne", "updateMany", "patchOne", "patchMany", *_PATH_WRITES):
+        many = operation in ("updateMany", "patchMany")
+        if operation in _PATH_WRITES:
+            update: Any = {"$set": {str(options.get("path") or "").replace("/", ".").strip("."): None}}
+        else:
+            update = options.get("update") if operation.startswith("update") else options.get("ops")
+        guard.check_update([doc.get("_id") for doc in _matched(state, name, options, many)], update)
 _HEX = re.compile(r"^[0-9a-fA-F]{24}$")
 
 
@@ -316,6 +413,9 @@ def _path_write(layer: Any, name: str, operation: str, options: dict[str, Any]) 
 def _provision(state: ObjectsRun, args: list[Any]) -> Any:
     payload = args[0] if args else None
     options = args[1] if len(args) > 1 and isinstance(args[1], dict) else {}
+    guard = _guard(state, {"object": "account"})
+    if guard is not None:
+        guard.check_create([payload])
     return state.layer.provision(payload, options)
 
 

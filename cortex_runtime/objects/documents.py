@@ -7,6 +7,7 @@ appear when included or named in ``paths``; references come out as
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -18,7 +19,7 @@ from .definitions import plural
 from .model import ObjectDef, PropertyDef
 from .principals import Principal
 
-__all__ = ["Selection", "shape", "reference"]
+__all__ = ["Selection", "check_paths", "shape", "reference"]
 
 BUILTINS = ("created", "creator", "owner", "updated", "updater")
 
@@ -56,10 +57,59 @@ class Selection:
         inner.expand = {p[len(name) + 1 :] for p in self.expand if p.startswith(name + ".")}
         return inner
 
+    def below(self, name: str) -> bool:
+        """Whether ``paths`` select something inside property ``name``."""
+        return self.paths is not None and any(p.startswith(name + ".") for p in self.paths)
+
     def expands(self, name: str) -> bool:
         if name in self.expand:
             return True
         return self.paths is not None and any(p.startswith(name + ".") and p != name for p in self.paths)
+
+
+# Names every instance read may select besides its properties.
+_READ_NAMES = frozenset(("_id", "object", "type", "access", "accessRoles", "acl", "favorite", "shared", "ETag", "org", *BUILTINS))
+_LEAF_TYPES = frozenset(("String", "Number", "Boolean", "Date", "ObjectId", "UUID", "Binary", "Any", "Expression", "Coordinate", "Geometry"))
+
+
+def _check_path(props: list[PropertyDef], parts: list[str], prefix: str) -> None:
+    name = parts[0]
+    prop = next((p for p in props if p.name == name), None)
+    if prop is None:
+        raise Fault("cortex.notFound.property", path=f"{prefix}{name}")
+    rest = parts[1:]
+    if not rest:
+        return
+    if prop.type in _LEAF_TYPES:
+        if prop.array and prop.type != "Any":
+            if re.fullmatch(r"-?\d+", rest[0]):
+                return  # an index into the array; its bounds are checked as the value is read
+            raise Fault("cortex.notFound.primitivePropertySelection", path=f"{prefix}{name}.{rest[0]}")
+        raise Fault("cortex.notFound.property", path=f"{prefix}{name}.{rest[0]}")
+    if prop.type == "Document" and prop.properties:
+        if prop.array and (_HEX_ID.match(rest[0]) or re.fullmatch(r"-?\d+", rest[0])):
+            rest = rest[1:]  # an element _id or index
+            if not rest:
+                return
+        _check_path(prop.properties, rest, f"{prefix}{name}.")
+
+
+_HEX_ID = re.compile(r"^[0-9a-fA-F]{24}$")
+
+
+def check_paths(obj: ObjectDef, type_name: Any, selection: Selection) -> None:
+    """fidelity.md §4: with ``paths`` (and no ``passive``), an unknown name faults with
+    ``cortex.notFound.property`` (path = the name, or ``<docpath>.<name>`` inside documents), a
+    sub-path into a primitive with the same errCode and into a primitive array with
+    ``cortex.notFound.primitivePropertySelection``. ``include`` names count only with ``paths``."""
+    if selection.paths is None:
+        return
+    props = obj.properties + _type_properties(obj, type_name)
+    for path in [*selection.paths, *sorted(selection.include)]:
+        parts = [part for part in path.split(".") if part]
+        if not parts or parts[0] in _READ_NAMES:
+            continue
+        _check_path(props, parts, "")
 
 
 def reference(value: Any, object_name: str, plural_name: str) -> Any:
@@ -85,9 +135,19 @@ def shape(
     grant: int | None = None,
     depth: int = 0,
     lists: ListReader | None = None,
+    passive: bool = True,
 ) -> dict[str, Any]:
     """The caller's view of a stored instance with resolved ``access``. List properties are
-    virtual: they appear only when included or named in ``paths``, read through ``lists``."""
+    virtual: they appear only when included or named in ``paths``, read through ``lists``.
+
+    fidelity.md §4, reads with ``paths``: an unreadable property with sub-paths selected is
+    ``cortex.accessDenied.propertyRead`` (path ``<object>.<fullpath>``) unless ``passive``; an index
+    past the end of a primitive array is ``cortex.notFound.property`` and a document-array ``_id`` or
+    index that does not exist ``cortex.notFound.document`` (path ``<fullpath>.<key>``), passive or not.
+    Selecting primitive-array indexes leaves the array whole (the index only has to exist);
+    selecting document-array elements by ``_id`` or index keeps only those elements, in array
+    order, and one array's selection may not mix the two kinds of lookup."""
+    strict = not passive and selection.paths is not None
     out: dict[str, Any] = {"_id": doc.get("_id"), "object": obj.name}
     if obj.object_types:
         out["type"] = doc.get("type")
@@ -107,8 +167,13 @@ def shape(
         if prop.name not in doc or not prop.readable or not selection.wants(prop.name, prop.optional):
             continue
         if _property_access(principal, prop, access, doc, obj) < prop.read_access:
+            if strict and selection.below(prop.name):
+                raise Fault("cortex.accessDenied.propertyRead", path=f"{obj.name}.{prop.name}")
             continue
-        out[prop.name] = _value_out(principal, prop, doc[prop.name], access, selection.sub(prop.name), selection, load, grant, depth, doc, obj)
+        out[prop.name] = _value_out(
+            principal, prop, doc[prop.name], access, selection.sub(prop.name), selection, load, grant, depth, doc, obj,
+            fullpath=prop.name, strict=strict,
+        )
     return out
 
 
@@ -137,6 +202,9 @@ def _value_out(
     depth: int,
     doc: Mapping[str, Any],
     obj: ObjectDef,
+    *,
+    fullpath: str,
+    strict: bool,
 ) -> Any:
     if value is None:
         return None
@@ -147,9 +215,19 @@ def _value_out(
         return _reference_out(principal, source, plural(source), value, selection, prop.name, load, grant, depth)
     if prop.type in ("Document", "Set") and prop.properties:
         if prop.array and isinstance(value, list):
-            return [_document_out(principal, prop, item, access, inner, load, grant, depth, doc, obj) for item in value if isinstance(item, Mapping)]
+            chosen = _selected_elements([item for item in value if isinstance(item, Mapping)], inner, fullpath)
+            shown = [
+                (_document_out(principal, prop, item, access, item_selection, load, grant, depth, doc, obj, fullpath=fullpath, strict=strict), item_selection)
+                for item, item_selection in chosen
+            ]
+            # fidelity.md §4: an element whose selected keys are all missing is dropped.
+            return [element for element, item_selection in shown if item_selection.paths is None or set(element) - {"_id"}]
         if isinstance(value, Mapping):
-            return _document_out(principal, prop, value, access, inner, load, grant, depth, doc, obj)
+            return _document_out(principal, prop, value, access, inner, load, grant, depth, doc, obj, fullpath=fullpath, strict=strict)
+    if prop.array and isinstance(value, list) and inner.paths is not None:
+        for key in sorted({p.split(".")[0] for p in inner.paths}):
+            if _INDEX.match(key) and not -len(value) <= int(key) < len(value):
+                raise Fault("cortex.notFound.property", path=f"{fullpath}.{key}")
     if prop.type == "Geometry" and isinstance(value, Mapping):
         return {"type": value.get("type"), "coordinates": value.get("coordinates")}
     return value
@@ -166,6 +244,9 @@ def _document_out(
     depth: int,
     doc: Mapping[str, Any],
     obj: ObjectDef,
+    *,
+    fullpath: str,
+    strict: bool,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if "_id" in value:
@@ -173,9 +254,57 @@ def _document_out(
     for child in prop.properties:
         if child.name not in value or not child.readable or not selection.wants(child.name, child.optional):
             continue
+        child_path = f"{fullpath}.{child.name}"
         if _property_access(principal, child, access, doc, obj) < child.read_access:
+            if strict and selection.below(child.name):
+                raise Fault("cortex.accessDenied.propertyRead", path=f"{obj.name}.{child_path}")
             continue
-        out[child.name] = _value_out(principal, child, value[child.name], access, selection.sub(child.name), selection, load, grant, depth, doc, obj)
+        out[child.name] = _value_out(
+            principal, child, value[child.name], access, selection.sub(child.name), selection, load, grant, depth, doc, obj,
+            fullpath=child_path, strict=strict,
+        )
+    return out
+
+
+_INDEX = re.compile(r"^-?\d+$")
+
+
+def _selected_elements(items: list[Mapping[str, Any]], selection: Selection, fullpath: str) -> list[tuple[Mapping[str, Any], Selection]]:
+    """The document-array elements a selection reads, each with the selection inside it.
+
+    Paths whose first segment is an element ``_id`` or an (optionally negative) index pick those
+    elements (``cortex.notFound.document`` at ``<fullpath>.<key>`` when there is none); other
+    paths apply to every picked element, or to all elements when nothing is picked."""
+    if selection.paths is None:
+        return [(item, selection) for item in items]
+    keys = {p.split(".")[0] for p in selection.paths}
+    ids = {k for k in keys if _HEX_ID.match(k)}
+    indexes = {k for k in keys if _INDEX.match(k)}
+    if not ids and not indexes:
+        return [(item, selection) for item in items]
+    if ids and indexes:
+        raise Fault("cortex.invalidArgument.unspecified", reason="Cannot mix _id and index lookups on the same document.", path=fullpath)
+    picked: dict[int, list[str]] = {}
+    for key in sorted(ids | indexes):
+        if key in ids:
+            position = next((i for i, item in enumerate(items) if str(item.get("_id")) == key), None)
+        else:
+            number = int(key)
+            position = number + len(items) if number < 0 else number
+            if not 0 <= position < len(items):
+                position = None
+        if position is None:
+            raise Fault("cortex.notFound.document", path=f"{fullpath}.{key}")
+        picked.setdefault(position, []).append(key)
+    shared = [p for p in selection.paths if p.split(".")[0] not in ids | indexes]
+    out: list[tuple[Mapping[str, Any], Selection]] = []
+    for position in sorted(picked):
+        inner = Selection()
+        whole = any(p in picked[position] for p in selection.paths)
+        below = [p[len(k) + 1 :] for k in picked[position] for p in selection.paths if p.startswith(k + ".")]
+        inner.paths = None if whole else (below + shared) or None
+        inner.include, inner.expand = selection.include, selection.expand
+        out.append((items[position], inner))
     return out
 
 

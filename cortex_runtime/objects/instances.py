@@ -9,6 +9,7 @@ direct reads of them fault, and property access is checked on every read and wri
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -20,15 +21,26 @@ from bson import ObjectId
 
 from ..faults import Fault
 from .acl import can_create, level_of, resolve_access
-from .definitions import Definitions
-from .documents import Selection, shape
+from .definitions import Definitions, check_definition_editor
+from .documents import Selection, check_paths, shape
 from .model import ACCESS, ObjectDef, PropertyDef
 from .orgs import account_document, insert_account
 from .principals import Principal
 from .properties import validate_document
-from .query import ACCOUNT_NATIVE_INDEXED, QueryContext, check_exclusive, check_limit, check_skip, compile_pipeline, compile_sort, compile_where
+from .query import (
+    ACCOUNT_NATIVE_INDEXED,
+    QueryContext,
+    check_count_limit,
+    check_exclusive,
+    check_limit,
+    check_skip,
+    compile_pipeline,
+    compile_sort,
+    compile_where,
+    trailing_limit,
+)
 from .store import Store, map_store_errors
-from .updates import apply_update, patch_to_update
+from .updates import apply_update, normalise_update, patch_to_update
 
 __all__ = ["HookChain", "ObjectLayer", "ReadOptions", "WriteHooks"]
 
@@ -104,6 +116,7 @@ class ReadOptions:
     access: int = 1
 
     max_time_ms: int = DEFAULT_MAX_TIME_MS
+    passive: bool = False
 
     @classmethod
     def parse(cls, options: Mapping[str, Any]) -> ReadOptions:
@@ -114,6 +127,7 @@ class ReadOptions:
             roles=_roles(options.get("roles")),
             access=max(1, min(access, ACCESS["script"])),
             max_time_ms=_max_time_ms(options.get("maxTimeMS", options.get("maxTimeMs"))),
+            passive=bool(options.get("passive")),
         )
 
 
@@ -165,7 +179,11 @@ class ObjectLayer:
         return (obj, doc) if doc else None
 
     def _shape(self, obj: ObjectDef, doc: Mapping[str, Any], access: int, selection: Selection, opts: ReadOptions) -> dict[str, Any]:
-        return shape(self.principal, obj, doc, access, selection, load=self._load, grant=opts.grant, lists=self._read_list)
+        # The property's read access is checked before its sub-paths (fidelity.md §4).
+        out = shape(self.principal, obj, doc, access, selection, load=self._load, grant=opts.grant, lists=self._read_list, passive=opts.passive)
+        if not opts.passive:
+            check_paths(obj, doc.get("type"), selection)
+        return out
 
     def _through_lists(self, object_name: str, prefix: str) -> tuple[str, Any]:
         """Walk a cursor ``pathPrefix`` (``<id>.<list>[.<id>.<list>...]``) to the listed object and
@@ -239,7 +257,7 @@ class ObjectLayer:
         opts = ReadOptions.parse(options)
         selection = Selection(options.get("paths"), options.get("include"), options.get("expand"))
         skip = check_skip(options.get("skip"))
-        limit = check_limit(options.get("limit"), self._ctx(obj, kind)) if options.get("limit") is not None else None
+        limit = check_limit(options.get("limit"), self._ctx(obj, "script"))
         if options.get("operation") == "aggregate" or options.get("pipeline") is not None:
             check_exclusive(dict(options))
             yield from self._aggregate(obj, options, opts, skip, limit)
@@ -263,7 +281,7 @@ class ObjectLayer:
 
     def _aggregate(self, obj: ObjectDef, options: Mapping[str, Any], opts: ReadOptions, skip: int | None, limit: int | None) -> Iterator[dict[str, Any]]:
         ctx = self._ctx(obj)
-        compiled = compile_pipeline(obj, list(options.get("pipeline") or []), ctx)
+        compiled = compile_pipeline(obj, list(options.get("pipeline") or []), ctx, parser_strict=self._parser_strict(options))
         required = max(opts.access, compiled.required_access)
         # ACL first: only instances the caller may see enter the pipeline.
         with map_store_errors():
@@ -282,14 +300,37 @@ class ObjectLayer:
                 row.pop("org", None)
                 yield row
 
+    def _parser_strict(self, options: Mapping[str, Any]) -> bool:
+        """fidelity.md §9: the parser is strict unless the cursor asks ``strict(false)`` and the org
+        setting ``configuration.queries.allowParserStrictOption`` is true; otherwise the option is
+        ignored."""
+        if options.get("strict") is not False:
+            return True
+        with map_store_errors():
+            org = self.store.orgs.find_one({"_id": self.org_id}, {"settings": 1}) or {}
+        queries = ((org.get("settings") or {}).get("configuration") or {}).get("queries") or {}
+        return queries.get("allowParserStrictOption") is not True
+
     def count(self, object_name: str, options: Mapping[str, Any]) -> int:
-        return sum(1 for _ in self.iterate(object_name, {**options, "paths": ["_id"]}))
+        """fidelity.md §5: skip as for find, limit 1..500000 compared as given, no pipelines."""
+        if options.get("pipeline") is not None or options.get("operation") == "aggregate":
+            raise Fault("cortex.invalidArgument.query", reason="cannot execute a count on a pipeline.")
+        check_skip(options.get("skip"))
+        limit = check_count_limit(options.get("limit"))
+        return sum(1 for _ in self.iterate(object_name, {**options, "limit": limit, "paths": ["_id"]}))
 
     def list(self, object_name: str, options: Mapping[str, Any], kind: str = "script") -> dict[str, Any]:
-        """A page: ``{object: 'list', data, hasMore}`` (limit + 1 rows are read)."""
-        limit = options.get("limit")
-        limit = 10 if limit is None else limit
-        rows = list(self.iterate(object_name, {**options, "limit": check_limit(limit, self._ctx(self.definitions.require(object_name), kind)) + 1}, kind))
+        """A page: ``{object: 'list', data, hasMore}`` (limit + 1 rows are read).
+
+        fidelity.md §5: a pipeline's trailing ``$limit`` is the list's limit, checked by the list rules."""
+        ctx = self._ctx(self.definitions.require(object_name), kind)
+        raw = options.get("limit")
+        trailing = trailing_limit(options.get("pipeline"))
+        if trailing is not None and (raw is None or raw is False):
+            raw = trailing
+        limit = check_limit(raw, ctx, as_list=True)
+        assert limit is not None
+        rows = list(self.iterate(object_name, {**options, "limit": limit + 1}, kind))
         return {"object": "list", "data": rows[:limit], "hasMore": len(rows) > limit}
 
     def read_one(self, object_name: str, options: Mapping[str, Any]) -> Any:
@@ -322,21 +363,34 @@ class ObjectLayer:
         prop = obj.property(name, doc.get("type"))
         if prop is None or not prop.readable:
             raise Fault("cortex.notFound.property", reason=f"{name} is not a property of {obj.name}.", path=f"{obj.name}.{name}")
+        if prop.acl:  # a property acl can only raise access to that property
+            access = max(access, resolve_access(self.principal, obj, doc, acl=prop.acl))
         if access < prop.read_access:
             raise Fault("cortex.accessDenied.propertyRead", path=f"{obj.name}.{name}")
 
     # ---- writes -------------------------------------------------------------------
 
-    def _check_writes(self, obj: ObjectDef, names: set[str], access: int, *, creating: bool, opts: ReadOptions, doc: Mapping[str, Any]) -> None:
+    def _check_writes(self, obj: ObjectDef, names: set[str], access: int, *, creating: bool, opts: ReadOptions, doc: Mapping[str, Any], passive: bool = False) -> set[str]:
+        """Check each written top-level name; return the names ``passive`` skips (fidelity.md §2, §4).
+
+        An unknown key faults with path = the key as written and ``notWritable`` with the property
+        path; ``propertyUpdate`` and ``creatableOnly`` carry the object-qualified path."""
+        skipped: set[str] = set()
         for name in sorted(names):
-            prop = obj.property(name, doc.get("type"))
-            if prop is None:
-                if name in SYSTEM_KEYS:
-                    raise Fault("cortex.accessDenied.notWritable", path=f"{obj.name}.{name}")
-                raise Fault("cortex.notFound.property", reason=f"{name} is not a property of {obj.name}.", path=f"{obj.name}.{name}")
-            if prop.acl:  # a property acl can only raise access to that property
-                access = max(access, resolve_access(self.principal, obj, doc, acl=prop.acl, roles=opts.roles))
-            self._check_write(obj, prop, access, creating=creating)
+            try:
+                prop = obj.property(name, doc.get("type"))
+                if prop is None:
+                    if name in SYSTEM_KEYS:
+                        raise Fault("cortex.accessDenied.notWritable", path=name)
+                    raise Fault("cortex.notFound.property", path=name)
+                if prop.acl:  # a property acl can only raise access to that property
+                    access = max(access, resolve_access(self.principal, obj, doc, acl=prop.acl, roles=opts.roles))
+                self._check_write(obj, prop, access, creating=creating)
+            except Fault:
+                if not passive:
+                    raise
+                skipped.add(name)
+        return skipped
 
     def _check_references(self, obj: ObjectDef, doc: Mapping[str, Any], names: set[str], opts: ReadOptions) -> None:
         """Setting a reference needs ``referenceAccess`` (default Share) on its target (§6.4)."""
@@ -361,25 +415,40 @@ class ObjectLayer:
     def _check_write(self, obj: ObjectDef, prop: PropertyDef, access: int, *, creating: bool) -> None:
         path = f"{obj.name}.{prop.name}"
         if not prop.writable and access < ACCESS["script"]:
-            raise Fault("cortex.accessDenied.notWritable", path=path)
+            raise Fault("cortex.accessDenied.notWritable", path=prop.name)
         if prop.creatable and not creating:
             raise Fault("cortex.invalidArgument.creatableOnly", path=path)
         if access < prop.write_access:
             raise Fault("cortex.accessDenied.propertyUpdate", path=path)
 
     def _check_unique(self, obj: ObjectDef, doc: Mapping[str, Any], names: set[str], exclude: Any = None) -> None:
+        """fidelity.md §14: the unique index covers one property definition. A base property is
+        unique across every instance of the object and all its types; a type's own property only
+        among instances of that type. Array values are multikeys (any shared element collides,
+        an empty array is not indexed); a value repeated within one instance's array is a
+        validation fault with a ``duplicateKey`` child."""
         for name in sorted(names):
             prop = obj.property(name, doc.get("type"))
-            if prop is None or not prop.unique or doc.get(name) is None:
+            value = doc.get(name)
+            if prop is None or not prop.unique or value is None:
                 continue
-            query: dict[str, Any] = {**self._base_filter(obj), name: doc[name]}
+            query: dict[str, Any] = {**self._base_filter(obj), name: value}
+            if isinstance(value, list):
+                if not value:
+                    continue
+                if any(item == other for index, item in enumerate(value) for other in value[:index]):
+                    child = Fault("cortex.conflict.duplicateKey", path=name)
+                    raise Fault("cortex.invalidArgument.validation", reason="Validation error.", faults=[child])
+                query[name] = {"$in": list(value)}
+            if obj.property(name) is None:  # defined by the instance's object type only
+                query["type"] = doc.get("type")
             if exclude is not None:
                 query["_id"] = {"$ne": exclude}
             with map_store_errors():
                 if self.store.instances(obj.name).find_one(query, {"_id": 1}) is not None:
                     raise Fault("cortex.conflict.duplicateKey", reason=f"Duplicate value for unique property {name}.", path=f"{obj.name}.{name}")
 
-    def _validate(self, obj: ObjectDef, doc: dict[str, Any], *, creating: bool, existing: Mapping[str, Any] | None) -> dict[str, Any]:
+    def _validate(self, obj: ObjectDef, doc: dict[str, Any], *, creating: bool, existing: Mapping[str, Any] | None, passive: bool = False) -> dict[str, Any]:
         type_name = doc.get("type")
         if obj.object_types:
             names = [t.name for t in obj.object_types]
@@ -388,10 +457,12 @@ class ObjectLayer:
                 raise Fault("cortex.invalidArgument.validation", reason="Validation error.", faults=[child])
             if type_name is not None and type_name not in names:
                 raise Fault("cortex.invalidArgument.instanceTypeMismatch", path=f"{obj.name}.type")
-        props = obj.properties + next((t.properties for t in obj.object_types if t.name == type_name), [])
+        type_props = next((t.properties for t in obj.object_types if t.name == type_name), [])
+        props = obj.properties + type_props
         user = {k: v for k, v in doc.items() if k not in SYSTEM_KEYS}
         existing_user = {k: v for k, v in existing.items() if k not in SYSTEM_KEYS} if existing is not None else None
-        cast = validate_document(props, user, creating=creating, object_name=obj.name, existing=existing_user)
+        typed = {p.name: str(type_name) for p in type_props}
+        cast = validate_document(props, user, creating=creating, object_name=obj.name, existing=existing_user, typed=typed, passive=passive)
         return {**{k: v for k, v in doc.items() if k in SYSTEM_KEYS}, **cast}
 
     def insert_one(self, object_name: str, document: Any, options: Mapping[str, Any]) -> Any:
@@ -416,9 +487,10 @@ class ObjectLayer:
             "acl": [],
         }
         access = self._access(obj, doc, opts)
-        self._check_writes(obj, {k for k in document if k not in ("type",)}, max(access, opts.grant or 0), creating=True, opts=opts, doc=doc)
-        doc.update({k: v for k, v in document.items() if k not in SYSTEM_KEYS})
-        doc = self._validate(obj, doc, creating=True, existing=None)
+        passive = bool(options.get("passive"))
+        skipped = self._check_writes(obj, {k for k in document if k not in ("type",)}, max(access, opts.grant or 0), creating=True, opts=opts, doc=doc, passive=passive)
+        doc.update({k: v for k, v in document.items() if k not in SYSTEM_KEYS and k not in skipped})
+        doc = self._validate(obj, doc, creating=True, existing=None, passive=passive)
         if self.hooks is not None:
             changed_doc = self.hooks.before(self, obj, "create", doc, None, options)
             if changed_doc is not None and changed_doc is not doc:
@@ -473,13 +545,26 @@ class ObjectLayer:
                     return
 
     def _update_doc(self, obj: ObjectDef, doc: dict[str, Any], access: int, update: Any, options: Mapping[str, Any], opts: ReadOptions) -> tuple[dict[str, Any], set[str], bool]:
-        new_doc, changed, removed = apply_update(doc, update, merge=bool(options.get("merge") or options.get("mergeDocuments")))
-        self._check_writes(obj, changed, max(access, opts.grant or 0), creating=False, opts=opts, doc=doc)
+        self._check_push_targets(obj, doc, update)
+        passive = bool(options.get("passive"))
+        type_props = next((t.properties for t in obj.object_types if t.name == doc.get("type")), [])
+        merge = bool(options.get("merge") or options.get("mergeDocuments"))
+        new_doc, changed, removed = apply_update(doc, update, merge=merge, props=obj.properties + list(type_props), passive=passive)
+        skipped = self._check_writes(obj, changed, max(access, opts.grant or 0), creating=False, opts=opts, doc=doc, passive=passive)
         for name in removed:
             prop = obj.property(name, doc.get("type"))
             if prop is not None and not prop.removable and access < ACCESS["script"]:
-                raise Fault("cortex.accessDenied.notDeletable", path=f"{obj.name}.{name}")
-        validated = self._validate(obj, new_doc, creating=False, existing=doc)
+                if not passive:
+                    raise Fault("cortex.accessDenied.notDeletable", path=name)
+                skipped.add(name)
+        for name in skipped:  # passive: the offending part is left as stored
+            if name in doc:
+                new_doc[name] = copy.deepcopy(doc[name])
+            else:
+                new_doc.pop(name, None)
+        changed -= skipped
+        removed -= skipped
+        validated = self._validate(obj, new_doc, creating=False, existing=doc, passive=passive)
         if self.hooks is not None:
             changed_doc = self.hooks.before(self, obj, "update", validated, doc, options)
             if changed_doc is not None and changed_doc is not validated:
@@ -503,11 +588,26 @@ class ObjectLayer:
                 self.hooks.after(self, obj, "update", validated, doc)
         return validated, changed, modified
 
+    def _check_push_targets(self, obj: ObjectDef, doc: Mapping[str, Any], update: Mapping[str, Any]) -> None:
+        """``$push`` is a POST: on a non-array property it does not match the operation (§3)."""
+        for path in update.get("$push") or {}:
+            prop = obj.property(str(path).split(".")[0], doc.get("type"))
+            if prop is not None and "." not in str(path) and not prop.array:
+                raise Fault(
+                    "cortex.unsupportedOperation.requestMethodDoesNotMatchOperationSemantics",
+                    reason="Unsupported request method post",
+                    path=str(path),
+                )
+
     def update_one(self, object_name: str, match: Any, update: Any, options: Mapping[str, Any]) -> Any:
+        """updateOne: only the five update operators count (fidelity.md §3)."""
         obj = self.definitions.require(object_name)
-        opts = ReadOptions.parse(options)
         if obj.name == "object":
-            return self._update_definition(match, update, options, opts)
+            return self._update_definition(match, update, options, ReadOptions.parse(options))
+        return self._update_one(obj, match, normalise_update(update), options)
+
+    def _update_one(self, obj: ObjectDef, match: Any, update: Mapping[str, Any], options: Mapping[str, Any]) -> Any:
+        opts = ReadOptions.parse(options)
         for doc, access in self._matches(obj, match, options, opts, 1):
             if access < 1 and not opts.skip_acl:
                 break
@@ -516,7 +616,9 @@ class ObjectLayer:
         raise Fault("cortex.notFound.instance", reason=f"{obj.name} not found.", path=obj.name)
 
     def update_many(self, object_name: str, match: Any, update: Any, options: Mapping[str, Any]) -> dict[str, Any]:
-        obj = self.definitions.require(object_name)
+        return self._update_many(self.definitions.require(object_name), match, normalise_update(update), options)
+
+    def _update_many(self, obj: ObjectDef, match: Any, update: Mapping[str, Any], options: Mapping[str, Any]) -> dict[str, Any]:
         opts = ReadOptions.parse(options)
         limit = options.get("limit")
         matched = 0
@@ -535,10 +637,13 @@ class ObjectLayer:
         return {"matchedCount": matched, "modifiedCount": len(updated), "updatedIds": updated, "writeErrors": errors, "hasMore": False}
 
     def patch_one(self, object_name: str, match: Any, ops: Any, options: Mapping[str, Any]) -> Any:
-        return self.update_one(object_name, match, patch_to_update(ops), options)
+        obj = self.definitions.require(object_name)
+        if obj.name == "object":
+            return self.update_one(object_name, match, patch_to_update(ops), options)
+        return self._update_one(obj, match, patch_to_update(ops), options)
 
     def patch_many(self, object_name: str, match: Any, ops: Any, options: Mapping[str, Any]) -> dict[str, Any]:
-        return self.update_many(object_name, match, patch_to_update(ops), options)
+        return self._update_many(self.definitions.require(object_name), match, patch_to_update(ops), options)
 
     def delete_one(self, object_name: str, match: Any, options: Mapping[str, Any]) -> bool:
         obj = self.definitions.require(object_name)
@@ -735,6 +840,8 @@ class ObjectLayer:
 
     def _update_definition(self, match: Any, update: Any, options: Mapping[str, Any], opts: ReadOptions) -> Any:
         obj = self.definitions.require("object")
+        if not opts.skip_acl:
+            check_definition_editor(self.principal, opts.roles)
         for doc, access in self._matches(obj, match, options, opts, 1):
             if access < ACCESS["update"]:
                 raise Fault("cortex.accessDenied.instanceUpdate", path="object")

@@ -8,10 +8,13 @@
 Fault paths. Definition faults (parse/slots) are raised as one ``cortex.invalidArgument.validation``
 fault with a single child whose ``path`` is ``<path_prefix><property name>[.<option>]``, e.g.
 ``c_bpm.maxItems``; a Document's children get ``<prefix><document>.`` as their prefix, so a
-nested problem reads ``c_doc.c_child.indexed``. Instance faults collected by
-:func:`validate_document` have ``path`` ``<object>.<property path>`` (``c_reading.c_bpm``,
-``c_reading.c_doc.c_child``); an element of a document array is addressed by its ``_id``
-(``c_reading.c_items.<_id>.c_name``), an item of a primitive array by the property path.
+nested problem reads ``c_doc.c_child.indexed``. Validator faults collected by
+:func:`validate_document` have the fqpp as ``path`` (fidelity.md §2): ``c_reading.c_bpm``,
+``c_reading.c_doc.c_child``, ``c_reading.c_items[].c_name`` inside document arrays and
+``c_reading#c_type.c_x`` for a property only the object type has. Casting follows fidelity.md §1
+(see :mod:`.casting`): a non-array cast failure is Mongoose's CastError child
+(``cortex.error.unspecified``, status 400, ``name`` = the Mongoose path, no ``path``); a primitive
+array element that fails is ``castError`` on the array's Mongoose path.
 An unknown property is not a validation problem but a ``cortex.notFound.property`` fault raised at
 once, with the property path without the object name (platform behaviour, spec §15 fact 62).
 """
@@ -30,7 +33,9 @@ from typing import Any
 from bson import ObjectId
 
 from ..faults import Fault
+from . import casting
 from .acl_notation import PrincipalResolver, parse_acl, parse_level
+from .expression_validators import expression_default, run_expression_validators
 from .model import PROPERTY_TYPES, PropertyDef
 from .validators import (
     CONTEXT_VALIDATORS,
@@ -40,7 +45,6 @@ from .validators import (
     check_definition,
     is_number,
     run_validator,
-    to_datetime,
     to_object_id,
 )
 
@@ -51,7 +55,9 @@ __all__ = [
     "MAX_PROPERTIES",
     "MAX_UNIQUE_INDEXES",
     "cast_value",
+    "check_shared_slots",
     "check_slots",
+    "check_type_properties",
     "parse_property",
     "validate_document",
 ]
@@ -116,6 +122,56 @@ def _definition_fault(err_code: str, path: str, reason: str) -> Fault:
 
 def _cast_error(path: str, reason: str) -> Fault:
     return Fault(_CAST, path=path, reason=reason)
+
+
+_HEX_SEGMENT = re.compile(r"^[0-9a-fA-F]{24}$")
+# A property whose value the setters asked to remove (a String setter given ``[]``).
+_UNSET: Any = object()
+# A value ``passive`` left out: the offending part is skipped, the stored value kept (fidelity.md §4).
+_SKIPPED: Any = object()
+
+
+def _mongoose_path(path: str) -> str:
+    """The Mongoose path of a value path: element-relative inside document-array elements."""
+    parts = path.split(".")
+    for index in range(len(parts) - 1, -1, -1):
+        if _HEX_SEGMENT.match(parts[index]):
+            return ".".join(parts[index + 1 :])
+    return path
+
+
+def _fullpath(path: str) -> str:
+    """The property fullpath of a value path: element ids left out (``c_docs.c_x``)."""
+    return ".".join(part for part in path.split(".") if not _HEX_SEGMENT.match(part))
+
+
+def _mongoose_cast_fault(kind: str, value: Any, path: str) -> Fault:
+    """A non-array cast failure as the validation child the platform reports (fidelity.md §1):
+    ``cortex.error.unspecified``, status 400, ``name`` = the Mongoose path, the Mongoose text as
+    ``message`` (and ``reason``), and no ``path``."""
+    name = _mongoose_path(path)
+    text = casting.cast_message(kind, value, name)
+    fault = Fault("cortex.error.unspecified", text, reason=text, status=400, name=name)
+    fault.value_path = path  # type: ignore[attr-defined]
+    return fault
+
+
+def _array_cast_fault(path: str) -> Fault:
+    """An array element that fails its cast: thrown as it is pushed, reported as ``castError``
+    on the array's Mongoose path."""
+    fault = Fault(_CAST, path=_mongoose_path(path), reason="Type conversion failure to expected property type.")
+    fault.value_path = path  # type: ignore[attr-defined]
+    return fault
+
+
+def _check_primitive_element(item: Any, path: str) -> None:
+    """Plain objects are refused as primitive array elements; all-integer keys read as an
+    indexed array update, which the platform does not support."""
+    if not isinstance(item, Mapping):
+        return
+    if item and all(re.fullmatch(r"\d+", str(key)) for key in item):
+        raise Fault("cortex.notImplemented.indexedArrayUpdates", path=_fullpath(path))
+    raise Fault("cortex.invalidArgument.primitiveExpected", path=_fullpath(path))
 
 
 # --- parse_property ------------------------------------------------------------------
@@ -400,19 +456,49 @@ def check_slots(props: list[PropertyDef], *, path_prefix: str = "") -> None:
             raise _definition_fault(_INVALID, f"{path_prefix}{prop.name}.name", f"Duplicate property name {prop.name}.")
         seen.add(prop.name)
 
+    _check_pool(_indexed(props, path_prefix))
+
+
+_SLOT_LIMITS = {"index": MAX_INDEXES, "unique": MAX_UNIQUE_INDEXES, "geometry": MAX_GEOMETRY_INDEXES}
+# fidelity.md §14: the platform's texts (the geospatial one has no full stop).
+_SLOT_REASONS = {
+    "index": "No more indexes are available.",
+    "unique": "No more unique indexes are available.",
+    "geometry": "No more geospatial indexes are available",
+}
+
+
+def _check_pool(indexed: list[tuple[str, PropertyDef]]) -> None:
+    """Each indexed property definition takes its own slot from the object's one pool; running
+    out is ``cortex.error.unspecified`` inside a validation fault."""
     used = {"index": 0, "unique": 0, "geometry": 0}
-    limits = {"index": MAX_INDEXES, "unique": MAX_UNIQUE_INDEXES, "geometry": MAX_GEOMETRY_INDEXES}
-    reasons = {
-        "index": "No more indexes are available.",
-        "unique": "No more unique indexes are available.",
-        "geometry": "No more geometry indexes are available.",
-    }
-    for path, prop in _indexed(props, path_prefix):
+    for path, prop in indexed:
         kind = "unique" if prop.unique else "geometry" if prop.type == "Geometry" else "index"
         used[kind] += 1
-        if used[kind] > limits[kind]:
+        if used[kind] > _SLOT_LIMITS[kind]:
             option = "unique" if kind == "unique" else "indexed"
-            raise _definition_fault("cortex.invalidArgument.maxAllowed", f"{path}.{option}", reasons[kind])
+            child = Fault("cortex.error.unspecified", path=f"{path}.{option}", reason=_SLOT_REASONS[kind], status=400)
+            raise Fault("cortex.invalidArgument.validation", reason=_SLOT_REASONS[kind], faults=[child])
+
+
+def check_type_properties(base: list[PropertyDef], type_props: list[PropertyDef]) -> None:
+    """An object type's property may not reuse the name of a base (shared) property (fidelity.md §14)."""
+    names = {prop.name for prop in base}
+    for prop in type_props:
+        if prop.name in names:
+            raise Fault(
+                "cortex.conflict.exists",
+                reason="A base property of the same name already exists; An object type property cannot overwrite a shared base property.",
+                path=prop.name,
+            )
+
+
+def check_shared_slots(base: list[PropertyDef], types: list[list[PropertyDef]]) -> None:
+    """The slot pool is shared by the base properties and every object type's properties (§14)."""
+    indexed = _indexed(base, "")
+    for type_props in types:
+        indexed += _indexed(type_props, "")
+    _check_pool(indexed)
 
 
 # --- casting -------------------------------------------------------------------------
@@ -424,25 +510,38 @@ def _report(errors: list[Fault] | None, fault: Fault) -> None:
     errors.append(fault)
 
 
+_DATE_ONLY = re.compile(r"^\s*(\d{4})[-/.]?(\d{1,2})[-/.]?(\d{1,2})")
+
+
 def _cast_date(prop: PropertyDef, value: Any, path: str) -> Any:
-    moment = to_datetime(value)
-    if moment is None:
-        raise _cast_error(path, f"Invalid date {value!r}.")
     if prop.options.get("dateOnly"):
-        return moment.strftime("%Y-%m-%d")
-    return moment
+        # The dateOnly setter reads YYYY-MM-DD (not strictly) and keeps that day.
+        if isinstance(value, datetime):
+            return value.astimezone(timezone.utc).strftime("%Y-%m-%d") if value.tzinfo else value.strftime("%Y-%m-%d")
+        found = _DATE_ONLY.match(value) if isinstance(value, str) else None
+        try:
+            if found is None:
+                raise ValueError(value)
+            return datetime(int(found.group(1)), int(found.group(2)), int(found.group(3))).strftime("%Y-%m-%d")
+        except ValueError:
+            raise Fault(_INVALID, path=path, reason="String expected in YYYY-MM-DD format") from None
+    return casting.to_date(value)
 
 
 def _cast_object_id(value: Any, path: str) -> ObjectId:
-    oid = to_object_id(value)
-    if oid is None:
-        raise _cast_error(path, f"Invalid ObjectId {value!r}.")
-    return oid
+    return casting.to_object_id(value)
 
 
-def _cast_string(prop: PropertyDef, value: Any, path: str) -> str:
-    if not isinstance(value, str):
-        raise _cast_error(path, "String expected.")
+def _cast_string(prop: PropertyDef, value: Any, path: str) -> Any:
+    cased = prop.options.get("trim") or prop.options.get("lowercase") or prop.options.get("uppercase")
+    if cased and not prop.array and isinstance(value, (list, tuple)):
+        # These setters map over the value as an array, then keep element 0: [] unsets.
+        if not value:
+            return _UNSET
+        value = value[0]
+    value = casting.to_string(value)
+    if value is None:
+        return None
     if prop.options.get("trim"):
         value = value.strip()
     if prop.options.get("lowercase"):
@@ -507,16 +606,9 @@ def _cast_geometry(prop: PropertyDef, value: Any, path: str) -> dict[str, Any]:
 
 
 def _cast_uuid(value: Any, path: str) -> str:
-    try:
-        if isinstance(value, uuid.UUID):
-            return str(value)
-        if isinstance(value, (bytes, bytearray)) and len(value) == 16:
-            return str(uuid.UUID(bytes=bytes(value)))
-        if isinstance(value, str):
-            return str(uuid.UUID(value.strip()))
-    except ValueError:
-        pass
-    raise _cast_error(path, f"Invalid UUID {value!r}.")
+    """fidelity.md §1: the setter's refusal reaches the caller as Mongoose's ``Buffer`` cast text;
+    version and variant are checked later, by the validator (see ``_Checker.value``)."""
+    return str(uuid.UUID(bytes=casting.to_uuid_bytes(value)))
 
 
 def _cast_leaf(prop: PropertyDef, value: Any, path: str) -> Any:
@@ -524,29 +616,28 @@ def _cast_leaf(prop: PropertyDef, value: Any, path: str) -> Any:
     kind = prop.type
     if kind in ("Any", "Expression"):
         return value
-    if kind == "Date":
-        return _cast_date(prop, value, path)
-    if kind == "Number":
-        if not is_number(value):
-            raise _cast_error(path, "Number expected.")
-        return value
-    if kind == "Boolean":
-        if not isinstance(value, bool):
-            raise _cast_error(path, "Boolean expected.")
-        return value
-    if kind == "String":
-        return _cast_string(prop, value, path)
-    if kind == "ObjectId":
-        return _cast_object_id(value, path)
-    if kind == "Reference":
-        target = value.get("_id") if isinstance(value, Mapping) else value
-        return {"_id": _cast_object_id(target, path)}
+    try:
+        if kind == "Date":
+            return _cast_date(prop, value, path)
+        if kind == "Number":
+            return casting.to_number(value)
+        if kind == "Boolean":
+            return casting.to_boolean(value)
+        if kind == "String":
+            return _cast_string(prop, value, path)
+        if kind == "ObjectId":
+            return _cast_object_id(value, path)
+        if kind == "Reference":
+            target = value.get("_id") if isinstance(value, Mapping) else value
+            return {"_id": _cast_object_id(target, path)}
+        if kind == "UUID":
+            return _cast_uuid(value, path)
+    except casting.CastFailure as failure:
+        raise _mongoose_cast_fault(failure.kind, value, path) from None
     if kind == "Binary":
         return _cast_binary(prop, value, path)
     if kind == "Geometry":
         return _cast_geometry(prop, value, path)
-    if kind == "UUID":
-        return _cast_uuid(value, path)
     if kind == "Coordinate":
         if not isinstance(value, (list, tuple)) or len(value) != 2 or not all(is_number(n) for n in value):
             raise _cast_error(path, "A coordinate must be an array of two numbers.")
@@ -559,31 +650,48 @@ def _cast_leaf(prop: PropertyDef, value: Any, path: str) -> Any:
 
 
 def _cast_fields(
-    children: list[PropertyDef], value: Any, path: str, errors: list[Fault] | None, skip: tuple[str, ...] = ()
+    children: list[PropertyDef],
+    value: Any,
+    path: str,
+    errors: list[Fault] | None,
+    skip: tuple[str, ...] = (),
+    passive: bool = False,
 ) -> Any:
+    """A document's keys. With ``passive`` an unknown key at any depth and the "Illegal primitive"
+    case are skipped rather than raised (fidelity.md §4)."""
+    if isinstance(value, (list, tuple)):
+        # An array is read as an object with keys 0, 1, ... (fidelity.md §1, Document).
+        value = {str(index): item for index, item in enumerate(value)}
     if not isinstance(value, Mapping):
-        _report(errors, _cast_error(path, "An object is expected."))
-        return value
+        if passive:
+            return _SKIPPED
+        raise Fault(_INVALID, path=_fullpath(path), reason="Illegal primitive. Expected an object.")
     result: dict[str, Any] = {}
     for key, item in value.items():
         if key in skip:
             continue
         child = next((c for c in children if c.name == key), None)
         if child is None:
-            raise Fault("cortex.notFound.property", path=f"{path}.{key}", reason=f"Property not found: {key}.")
-        result[key] = _cast(child, item, f"{path}.{key}", errors)
+            if passive:
+                continue
+            # fidelity.md §2: the document property's fullpath and the key, no element _id.
+            raise Fault("cortex.notFound.property", path=f"{_fullpath(path)}.{key}", reason=f"Property not found: {key}.")
+        cast = _cast(child, item, f"{path}.{key}", errors, passive)
+        if cast is not _UNSET and cast is not _SKIPPED:
+            result[key] = cast
     return result
 
 
-def _cast_element(prop: PropertyDef, item: Any, path: str, index: int, errors: list[Fault] | None) -> Any:
+def _cast_element(prop: PropertyDef, item: Any, path: str, index: int, errors: list[Fault] | None, passive: bool = False) -> Any:
     if not isinstance(item, Mapping):
-        _report(errors, _cast_error(path, "Array elements must be objects."))
-        return item
+        if passive:
+            return _SKIPPED  # fidelity.md §4: a non-object element is dropped
+        raise Fault(_INVALID, path=_fullpath(path), reason="Expected object document.")
     raw_id = item.get("_id")
     oid = ObjectId() if raw_id is None else to_object_id(raw_id)
     if oid is None:
-        _report(errors, _cast_error(f"{path}.{index}._id", f"Invalid ObjectId {raw_id!r}."))
-        return item
+        # fidelity.md §3: elements are sorted into adds and updates before any cast.
+        raise Fault(_INVALID, path=_fullpath(path), reason="Invalid document _id. Expected an ObjectId.")
     element_path = f"{path}.{oid}"
     head: dict[str, Any] = {"_id": oid}
     children = prop.properties
@@ -596,7 +704,7 @@ def _cast_element(prop: PropertyDef, item: Any, path: str, index: int, errors: l
         head["name"] = doc_name
         children = chosen.properties
     skip = ("_id", "name") if prop.type == "Set" else ("_id",)
-    fields = _cast_fields(children, item, element_path, errors, skip)
+    fields = _cast_fields(children, item, element_path, errors, skip, passive)
     return {**head, **fields} if isinstance(fields, dict) else item
 
 
@@ -608,23 +716,32 @@ def _dedupe(items: list[Any]) -> list[Any]:
     return kept
 
 
-def _cast(prop: PropertyDef, value: Any, path: str, errors: list[Fault] | None) -> Any:
-    """Cast a property value; with ``errors`` failures are collected there instead of raised."""
+def _cast(prop: PropertyDef, value: Any, path: str, errors: list[Fault] | None, passive: bool = False) -> Any:
+    """Cast a property value; with ``errors`` failures are collected there instead of raised.
+    ``passive`` skips what fidelity.md §4 lets it skip (unknown document keys, non-object parts);
+    a value skipped as a whole comes back as ``_SKIPPED``."""
     if value is None:
         return None
     if prop.array:
         items = list(value) if isinstance(value, (list, tuple)) else [value]
         if prop.type in ("Document", "Set"):
-            return [_cast_element(prop, item, path, index, errors) for index, item in enumerate(items)]
+            elements = [_cast_element(prop, item, path, index, errors, passive) for index, item in enumerate(items)]
+            return [element for element in elements if element is not _SKIPPED]
         result: list[Any] = []
         for item in items:
             if item is None:
                 _report(errors, _cast_error(path, "Array items cannot be null."))
                 return value
+            _check_primitive_element(item, path)
             try:
                 result.append(_cast_leaf(prop, item, path))
             except Fault as fault:
-                _report(errors, fault)
+                if prop.type == "UUID" and fault.errCode == "cortex.error.unspecified":
+                    # The UUID setter runs on the whole array: Mongoose reports the array's cast.
+                    _report(errors, _mongoose_cast_fault("Array", value, path))
+                    return value
+                # fidelity.md §1: element casts are thrown as pushed and show no Mongoose text.
+                _report(errors, _array_cast_fault(path) if fault.errCode == "cortex.error.unspecified" else fault)
                 return value
         if prop.options.get("uniqueValues"):
             # The platform adds to arrays with $addToSet: duplicates are dropped, not refused.
@@ -634,7 +751,7 @@ def _cast(prop: PropertyDef, value: Any, path: str, errors: list[Fault] | None) 
             result = result[len(result) - int(max_items) :]
         return result
     if prop.type == "Document":
-        return _cast_fields(prop.properties, value, path, errors)
+        return _cast_fields(prop.properties, value, path, errors, passive=passive)
     try:
         return _cast_leaf(prop, value, path)
     except Fault as fault:
@@ -690,15 +807,29 @@ def _missing(prop: PropertyDef, value: Any) -> bool:
 class _Checker:
     """One validate_document run: the collected faults and the paths that failed to cast."""
 
-    def __init__(self, object_name: str, cast_errors: list[Fault]) -> None:
+    def __init__(self, object_name: str, cast_errors: list[Fault], typed: Mapping[str, str] | None = None) -> None:
         self.object_name = object_name
+        self.typed = typed or {}
         self.errors: list[Fault] = []
-        self.failed = {fault.path for fault in cast_errors if fault.path}
+        self.failed = {getattr(fault, "value_path", None) or fault.path for fault in cast_errors}
         for fault in cast_errors:
-            self.fail(fault.errCode, fault.path or "", fault.reason or "Cast error.")
+            if hasattr(fault, "value_path"):
+                self.errors.append(fault)  # Mongoose-path children carry no object name
+            else:
+                self.fail(fault.errCode, fault.path or "", fault.reason or "Cast error.")
 
     def fail(self, err_code: str, path: str, reason: str) -> None:
-        self.errors.append(Fault(err_code, path=f"{self.object_name}.{path}", reason=reason))
+        """A validator fault at its fqpp (fidelity.md §2): ``c_widget.c_x``, ``c_widget.c_docs[].c_x``
+        inside document arrays, ``c_widget#c_type.c_x`` for a property only the type has."""
+        parts = path.split(".")
+        fqpp = ".".join(
+            part + "[]" if index + 1 < len(parts) and _HEX_SEGMENT.match(parts[index + 1]) else part
+            for index, part in enumerate(parts)
+            if not _HEX_SEGMENT.match(part)
+        )
+        head = parts[0]
+        owner = f"{self.object_name}#{self.typed[head]}" if head in self.typed else self.object_name
+        self.errors.append(Fault(err_code, path=f"{owner}.{fqpp}", reason=reason))
 
     def fields(self, props: list[PropertyDef], doc: dict[str, Any], existing: Any, prefix: str, is_new: bool) -> None:
         before = existing if isinstance(existing, Mapping) else {}
@@ -707,13 +838,16 @@ class _Checker:
             if path in self.failed:
                 continue
             if prop.name not in doc and is_new:
-                has_default, default = _default_value(prop)
+                has_default, default = expression_default(prop, doc) or _default_value(prop)
                 if has_default:
                     errors: list[Fault] = []
                     doc[prop.name] = _cast(prop, default, path, errors)
                     if errors:
                         for fault in errors:
-                            self.fail(fault.errCode, fault.path or path, fault.reason or "Invalid default value.")
+                            if hasattr(fault, "value_path"):
+                                self.errors.append(fault)
+                            else:
+                                self.fail(fault.errCode, fault.path or path, fault.reason or "Invalid default value.")
                         continue
             present = prop.name in doc
             value = doc.get(prop.name)
@@ -723,6 +857,7 @@ class _Checker:
                 continue
             if present:
                 self.value(prop, value, before.get(prop.name), path, existing is not None)
+                run_expression_validators(self, prop, value, doc, path)
 
     def value(self, prop: PropertyDef, value: Any, old: Any, path: str, has_existing: bool) -> None:
         names = {v["name"] for v in prop.validators}
@@ -741,6 +876,8 @@ class _Checker:
         if prop.type in ("Document", "Set"):
             self.documents(prop, value, old, path, has_existing)
             return
+        if self.type_rules(prop, value, path):
+            return
         for validator in prop.validators:
             name = validator["name"]
             if name in CONTEXT_VALIDATORS:
@@ -751,6 +888,26 @@ class _Checker:
                 if failure is not None:
                     self.fail(failure[0], path, failure[1])
                     break
+
+    def type_rules(self, prop: PropertyDef, value: Any, path: str) -> bool:
+        """The validators a property type adds by itself (fidelity.md §1); True when one failed.
+
+        UUID: version 1 to 5 and the RFC 4122 variant. Any with ``maxSize`` > 0: the JSON text
+        must be strictly shorter than ``maxSize``."""
+        if value is None:
+            return False
+        if prop.type == "UUID":
+            for item in value if prop.array and isinstance(value, list) else [value]:
+                problem = casting.uuid_problem(item)
+                if problem is not None:
+                    self.fail(_INVALID, path, problem)
+                    return True
+        if prop.type == "Any":
+            limit = prop.options.get("maxSize") or 0
+            if is_number(limit) and limit > 0 and casting.json_length(value) >= limit:
+                self.fail("cortex.invalidArgument.tooLarge", path, "Value too large.")
+                return True
+        return False
 
     def documents(self, prop: PropertyDef, value: Any, old: Any, path: str, has_existing: bool) -> None:
         if not prop.array:
@@ -792,6 +949,8 @@ def validate_document(
     creating: bool,
     object_name: str,
     existing: Mapping[str, Any] | None = None,
+    typed: Mapping[str, str] | None = None,
+    passive: bool = False,
 ) -> dict[str, Any]:
     """Cast and validate an instance document; return the cast document.
 
@@ -801,20 +960,33 @@ def validate_document(
     ``required`` fails for a missing value only in a new document; elsewhere only for a null (or
     empty array) value. Other validators run on the values present. Built-in keys (``BUILTIN_KEYS``)
     pass through unchanged. All failures are raised together as one ``cortex.invalidArgument.validation``.
+    ``typed`` maps the names of properties that only the instance's object type has to that type,
+    for their ``<object>#<type>.<prop>`` fault paths. ``passive`` skips unknown keys at any depth,
+    non-object document-array elements and non-object documents, keeping the stored value
+    (fidelity.md §4); cast and validator failures are still raised.
     """
     source: Mapping[str, Any] = doc if isinstance(doc, Mapping) else {}
     by_name = {prop.name: prop for prop in obj_props}
     for key in source:
-        if key not in by_name and key not in BUILTIN_KEYS:
+        if key not in by_name and key not in BUILTIN_KEYS and not passive:
             raise Fault("cortex.notFound.property", path=key, reason=f"Property not found: {key}.")
 
     errors: list[Fault] = []
     result: dict[str, Any] = {}
     for key, value in source.items():
         prop = by_name.get(key)
-        result[key] = value if prop is None else _cast(prop, value, key, errors)
+        if prop is None and key not in BUILTIN_KEYS:
+            continue  # passive: an unknown key is skipped
+        cast = value if prop is None else _cast(prop, value, key, errors, passive)
+        if cast is _SKIPPED:
+            # passive: the offending value is left as stored
+            if existing is not None and key in existing:
+                result[key] = existing[key]
+            continue
+        if cast is not _UNSET:
+            result[key] = cast
 
-    checker = _Checker(object_name, errors)
+    checker = _Checker(object_name, errors, typed)
     checker.fields(list(obj_props), result, existing, "", creating)
     if checker.errors:
         raise Fault("cortex.invalidArgument.validation", reason="Validation error.", faults=checker.errors)

@@ -35,15 +35,17 @@ Decisions where the spec is silent (see also the function docstrings):
   are taken as computed fields and passed through.
 - ``required_access`` never drops below Public (1); only where/``$match`` raise it (§6.6 names
   only matches), not ``$sort``.
-- Script limits: any integer from 1 to :data:`SCRIPT_MAX_LIMIT` (10**9); no limit means none.
+- Limits and skips follow fidelity.md §5: checked when the cursor opens; cursors have no upper
+  limit bound, lists (``toList``, REST) allow 1..1000.
 - Expression and match nesting both count toward the depth limit of 20.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from types import MappingProxyType
@@ -52,6 +54,7 @@ from typing import Any, Literal
 from bson import ObjectId
 
 from cortex_runtime.faults import Fault
+from cortex_runtime.objects.casting import js_string
 from cortex_runtime.objects.model import NATIVE_INDEXED, ObjectDef, PropertyDef
 
 __all__ = [
@@ -65,8 +68,11 @@ __all__ = [
     "CompiledPipeline",
     "QueryContext",
     "check_exclusive",
+    "check_count_limit",
     "check_limit",
     "check_skip",
+    "r_int",
+    "trailing_limit",
     "compile_pipeline",
     "compile_sort",
     "compile_where",
@@ -284,7 +290,9 @@ def _exact(path: str | None) -> Fault:
 
 
 def _cast_fault(path: str, type_name: str, value: Any) -> Fault:
-    return Fault("cortex.invalidArgument.castError", reason=f"Cannot cast {value!r} to {type_name} for {path}.", path=path)
+    """fidelity.md §1: query values use the expression types' text, ``String(value)`` included."""
+    shown = "ObjectId" if type_name == "Reference" else type_name
+    return Fault("cortex.invalidArgument.castError", reason=f'Could not cast "{js_string(value)}" to {shown}.', path=path)
 
 
 # --------------------------------------------------------------------------------------------
@@ -533,6 +541,11 @@ class _MatchCompiler:
                     raise _fault(f"Invalid operator {key}", base.path if base else None)
                 parts.append((key, self.logical(key, value, base, depth)))
                 continue
+            variants = self.type_variants(key, base)
+            if variants:
+                clauses = [{"type": type_name, **dict(self.condition(field, value, depth))} for type_name, field in variants]
+                parts.append(("$or", clauses))
+                continue
             target = self.resolve(key, base)
             parts.extend(self.condition(target, value, depth))
         keys = [key for key, _ in parts]
@@ -547,6 +560,26 @@ class _MatchCompiler:
         if not 1 <= len(clauses) <= MAX_CLAUSES:
             raise _fault(f"{op} expects between 1 and {MAX_CLAUSES} entries (got {len(clauses)}).", path)
         return [self.document(clause, base, depth + 1) for clause in clauses]
+
+    def type_variants(self, key: str, base: _Field | None) -> list[tuple[str, _Field]] | None:
+        """fidelity.md §14: a name that object types define differently (and the base does not) is
+        matched per type, each with its own cast, in an ``$or`` with the type condition; a value
+        one of the types cannot cast fails the whole query."""
+        if base is not None or not self.typed or self.obj.resolve_path(key) is not None:
+            return None
+        found: list[tuple[str, PropertyDef]] = []
+        for object_type in self.obj.object_types:
+            prop = self.obj.resolve_path(key, object_type.name)
+            if prop is not None:
+                found.append((object_type.name, prop))
+        if len({(prop.type, prop.array) for _, prop in found}) < 2:
+            return None
+        if self.ctx.kind == "rest" and not _readable(self.obj, key):
+            return None
+        return [
+            (name, _Field(key, f"{key}._id" if prop.type == "Reference" else key, prop.type, prop.array, prop.indexed, prop.read_access))
+            for name, prop in found
+        ]
 
     def resolve(self, key: str, base: _Field | None) -> _Field:
         """Resolve a match key (relative to ``base`` inside a document ``$elemMatch``)."""
@@ -806,26 +839,80 @@ def compile_sort(obj: ObjectDef, sort: Any, ctx: QueryContext) -> list[tuple[str
     return _sort_pairs(obj, sort, ctx, strict=True, typed=True)
 
 
-def check_limit(limit: Any, ctx: QueryContext) -> int | None:
-    """Validate ``limit``. REST: 1..1000, default 100, above 1000 is an error (not clamped).
-    Scripts: 1..:data:`SCRIPT_MAX_LIMIT`, default None (cursors have no default limit)."""
-    if limit is None:
-        return REST_DEFAULT_LIMIT if ctx.kind == "rest" else None
-    value = _as_int(limit, "limit")
-    maximum = REST_MAX_LIMIT if ctx.kind == "rest" else SCRIPT_MAX_LIMIT
-    if not 1 <= value <= maximum:
-        raise _fault(f"limit must be an integer between 1 and {maximum}.")
+def r_int(value: Any, default: Any = None) -> Any:
+    """An integer or an integer string, else ``default`` (the platform's ``rInt``)."""
+    if isinstance(value, bool):
+        return default
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and _INT_TEXT.fullmatch(value.strip()):
+        return int(value.strip())
+    return default
+
+
+_LIMIT_POSITIVE = "limit query option must be positive integer"
+LIST_MAX_LIMIT = 1000
+SCRIPT_LIST_DEFAULT_LIMIT = 10
+
+
+def check_limit(limit: Any, ctx: QueryContext, *, as_list: bool = False) -> int | None:
+    """Validate ``limit`` when a cursor opens (fidelity.md §5).
+
+    As a cursor: unset or ``false`` means no limit; a non-integer or a value below 1 fails; there is
+    no upper bound. As a list (``toList``, REST ``GET``): unset or ``false`` gives the default (10 in
+    scripts, 100 over REST) and more than 1000 fails. REST lists are always read as lists."""
+    if as_list or ctx.kind == "rest":
+        if limit is None or limit is False:
+            return REST_DEFAULT_LIMIT if ctx.kind == "rest" else SCRIPT_LIST_DEFAULT_LIMIT
+        value = r_int(limit)
+        if value is None or value < 1:
+            raise _fault(_LIMIT_POSITIVE)
+        if value > LIST_MAX_LIMIT:
+            raise _fault(f"limit query option must be an integer between 1 and {LIST_MAX_LIMIT}, inclusive")
+        return value
+    if limit is None or limit is False:
+        return None
+    value = r_int(limit)
+    if value is None or value < 1:
+        raise _fault(_LIMIT_POSITIVE)
     return value
 
 
 def check_skip(skip: Any) -> int:
-    """Validate ``skip``: an integer 0..500000 (None gives 0)."""
-    if skip is None:
-        return 0
-    value = _as_int(skip, "skip")
+    """Validate ``skip`` (fidelity.md §5): a non-integer is 0; below 0 or above 500000 fails."""
+    value = r_int(skip, 0)
     if not 0 <= value <= MAX_SKIP:
-        raise _fault(f"skip must be an integer between 0 and {MAX_SKIP}.")
+        raise _fault(f"skip query option must be an integer between 0 and {MAX_SKIP}, inclusive")
     return value
+
+
+def check_count_limit(limit: Any) -> int | None:
+    """``count()``'s limit: compared as given (no integer parsing), 1..500000."""
+    if limit is None or limit is False:
+        return None
+    if isinstance(limit, bool) or not _is_number(limit) or not 1 <= limit <= MAX_STAGE_LIMIT:
+        raise _fault(f"limit option must be an integer between 1 and {MAX_STAGE_LIMIT}, inclusive")
+    return int(limit)
+
+
+def trailing_limit(stages: Any) -> int | None:
+    """The smallest ``$limit`` after the last ``$unwind``/``$match``/``$group`` stage: the
+    pipeline's final limit, which list reads check with the list rules."""
+    if not isinstance(stages, list):
+        return None
+    found: int | None = None
+    for stage in stages:
+        if not isinstance(stage, Mapping) or len(stage) != 1:
+            continue
+        name, value = next(iter(stage.items()))
+        if name in ("$unwind", "$match", "$group"):
+            found = None
+        elif name == "$limit":
+            value = r_int(value, 0)
+            found = value if found is None else min(found, value)
+    return found
 
 
 def check_exclusive(options: Mapping[str, Any]) -> None:
@@ -948,17 +1035,23 @@ def _moment_format(text: str) -> str:
 class _ExprCompiler:
     """Compiles §12 expressions to MongoDB aggregation expressions."""
 
-    def __init__(self, obj: ObjectDef, ctx: QueryContext, typed: bool, paths: set[str]) -> None:
+    def __init__(
+        self, obj: ObjectDef, ctx: QueryContext, typed: bool, paths: set[str], known: Callable[[str], bool] | None = None
+    ) -> None:
         self.obj = obj
         self.ctx = ctx
         self.typed = typed
         self.paths = paths
+        self.known = known
+        self.component: str | None = None  # the stage key being compiled, for strict faults
 
     def path(self, text: str) -> str:
         """A bare (or ``$``-prefixed) property path -> ``"$path"``."""
         name = text[1:] if text.startswith("$") else text
         if not _FIELD_PATH.fullmatch(name):
             raise _fault(f"Invalid property path {text!r} in expression.")
+        if self.known is not None and not self.known(name):
+            raise _fault(f"strict: there are no properties that could match {name}", self.component or name)
         if self.typed:
             found = _lookup(self.obj, self.ctx, name)
             if found is not None:
@@ -1088,23 +1181,57 @@ class _ExprCompiler:
 class _PipelineCompiler:
     """Compiles a pipeline stage by stage, tracking the indexable phase and typed scope."""
 
-    def __init__(self, obj: ObjectDef, ctx: QueryContext) -> None:
+    def __init__(self, obj: ObjectDef, ctx: QueryContext, parser_strict: bool = True) -> None:
         self.obj = obj
         self.ctx = ctx
+        # fidelity.md §9: the parser's strict mode (candidate-model checks); off only by strict(false).
+        self.parser_strict = parser_strict
         self.strict = True  # no non-indexable stage seen yet
         self.typed = True  # field names still mean object properties (no $group yet)
         self.required = 1
         self.paths: set[str] = set()
         self.stages: list[dict[str, Any]] = []
+        # fidelity.md §9: what the previous stage outputs. None means the object's properties
+        # (plus ``added``, the fields of $addFields stages over them).
+        self.outputs: set[str] | None = None
+        self.added: set[str] = set()
+
+    def known(self, path: str) -> bool:
+        """Whether a candidate model of the current stage has ``path`` (always, when not strict)."""
+        if not self.parser_strict:
+            return True
+        top = path.split(".")[0]
+        if self.outputs is not None:
+            return top in self.outputs
+        if top in self.added or top in ("_id", "type", "object") or _lookup(self.obj, self.ctx, path) is not None:
+            return True
+        return _lookup(self.obj, self.ctx, top) is not None
 
     def exprs(self) -> _ExprCompiler:
-        return _ExprCompiler(self.obj, self.ctx, self.typed, self.paths)
+        return _ExprCompiler(self.obj, self.ctx, self.typed, self.paths, self.known)
+
+    def check_match_names(self, value: Any) -> None:
+        """A $match field no candidate has; the platform's reason ends with the compared value."""
+        if (self.outputs is None and not self.added) or not self.parser_strict:
+            return
+        if not isinstance(value, dict):
+            return
+        for key, item in value.items():
+            if key in ("$and", "$or", "$nor") and isinstance(item, list):
+                for part in item:
+                    self.check_match_names(part)
+                continue
+            if not isinstance(key, str) or key.startswith("$") or self.known(key):
+                continue
+            compared = next(iter(item.values()), None) if isinstance(item, dict) and item else item
+            raise _fault(f"strict: there are no properties that could match {_js_text(compared)}", key)
 
     def is_property(self, name: str) -> bool:
         return self.typed and _lookup(self.obj, self.ctx, name) is not None
 
     def stage(self, name: str, value: Any, index: int) -> None:
         if name == "$match":
+            self.check_match_names(value)
             compiler = _MatchCompiler(self.obj, self.ctx, strict=self.strict, typed=self.typed)
             compiled = compiler.document(value)
             if self.strict:
@@ -1122,10 +1249,15 @@ class _PipelineCompiler:
             return
         self.strict = False
         if name == "$skip":
-            skip = _stage_int(value, name, 0, MAX_SKIP, index)
+            # fidelity.md §5: a non-integer $skip reads as -1, a non-integer $limit as 0.
+            skip = r_int(value, -1)
+            if not 0 <= skip <= MAX_SKIP:
+                raise _fault(f"skip query option must be an integer between 0 and {MAX_SKIP}, inclusive", index=index)
             self.stages.append({"$skip": skip})
         elif name == "$limit":
-            limit = _stage_int(value, name, 1, MAX_STAGE_LIMIT, index)
+            limit = r_int(value, 0)
+            if not 1 <= limit <= MAX_STAGE_LIMIT:
+                raise _fault(f"$limit must be an integer between 1 and {MAX_STAGE_LIMIT}, inclusive", index=index)
             self.stages.append({"$limit": limit})
         elif name == "$unwind":
             if not isinstance(value, str):
@@ -1150,28 +1282,60 @@ class _PipelineCompiler:
             raise _fault("$project expects a non-empty object.", index=index)
         if len(value) > MAX_KEYS:
             raise _fault(f"$project may have at most {MAX_KEYS} keys.", index=index)
+        self.check_dependencies(value, index)
         out: dict[str, Any] = {}
         exprs = self.exprs()
         for key, item in value.items():
             name = _check_field_name(key, "$project", index)
+            _check_output_name(name, index)
+            exprs.component = name
             if name == "_id":
                 if item is True or (_is_number(item) and item == 1):
                     out["_id"] = 1
                     continue
                 raise _fault("_id can only be included in $project (1 or true).", "_id", index)
             if item is True or (_is_number(item) and not isinstance(item, bool) and item == 1):
+                if not self.known(name):
+                    raise _fault(f"strict: there are no properties that could match {name}", name, index)
                 if self.is_property(name):
                     self.paths.add(name)
                 out[name] = 1
             elif item is False or _is_number(item):
                 raise _fault(f"$project only includes fields (1 or true) or computes them; {name} is {item!r}.", name, index)
             else:
-                if self.is_property(name):
-                    raise _fault(f"$project cannot overwrite the existing property {name}.", name, index)
+                if self.existing(name):
+                    # fidelity.md §9: a path may not rename onto, nor an expression overwrite, a property.
+                    reason = "Cannot rename built-in fields." if isinstance(item, str) else "Cannot rename existing property fields."
+                    raise _fault(reason, name, index)
                 out[name] = exprs.expr(item)
         if set(out) <= {"_id"}:
             raise _fault("$project needs at least one output field.", index=index)
+        self.outputs = set(out) | {"_id"}
+        self.added = set()
         return out
+
+    def check_dependencies(self, value: dict[str, Any], index: int) -> None:
+        """fidelity.md §9: a property the projection includes brings its ``dependencies``; one of
+        them given in the same ``$project`` as anything but an inclusion (excluded, renamed or
+        computed) is ``A required dependency has been excluded or renamed.``, path = the dependency."""
+        if not self.typed or self.outputs is not None:
+            return
+        for key, item in value.items():
+            if not (item is True or (_is_number(item) and not isinstance(item, bool) and item == 1)):
+                continue
+            prop = _find_property(self.obj, str(key))
+            for dependency in (prop.options.get("dependencies") or []) if prop is not None else []:
+                dependency = str(dependency).lstrip(".")
+                for other, given in value.items():
+                    if other == key or not (dependency == other or dependency.startswith(f"{other}.")):
+                        continue
+                    if not (given is True or (_is_number(given) and not isinstance(given, bool) and given == 1)):
+                        raise _fault("A required dependency has been excluded or renamed.", dependency, index)
+
+    def existing(self, name: str) -> bool:
+        if self.outputs is not None:
+            return name in self.outputs
+        return self.is_property(name) or name in self.added
 
     def add_fields(self, value: Any, index: int) -> dict[str, Any]:
         if not isinstance(value, dict) or not value:
@@ -1182,34 +1346,51 @@ class _PipelineCompiler:
         exprs = self.exprs()
         for key, item in value.items():
             name = _check_field_name(key, "$addFields", index)
-            if name == "_id" or self.is_property(name):
-                raise _fault(f"$addFields cannot overwrite the existing property {name}.", name, index)
-            out[name] = exprs.expr(item)
+            _check_output_name(name, index)
+            if name in _ADD_FIELDS_FORBIDDEN:
+                raise _fault(f"{name} cannot be used as key", index=index)
+            if name == "_id":
+                raise _fault("$addFields cannot overwrite _id.", name, index)
+            exprs.component = name
+            out[name] = exprs.expr(item)  # fidelity.md §9: $addFields may overwrite properties
+        if self.outputs is not None:
+            self.outputs |= set(out)
+        else:
+            self.added |= set(out)
         return out
 
     def group(self, value: Any, index: int) -> tuple[dict[str, Any], bool]:
         if not isinstance(value, dict):
-            raise _fault("$group expects an object.", index=index)
+            raise Fault("cortex.invalidArgument.stageObjectExpected", path="$group", index=index)
         if "_id" not in value:
-            raise _fault("$group requires an _id.", index=index)
+            raise _fault("$group expression must contain an _id field", index=index)
+        group_id = value["_id"]
+        if group_id is not None and not isinstance(group_id, (str, dict)):
+            raise _fault("Invalid group _id. Object expected.", "_id", index)
         if len(value) > MAX_KEYS:
             raise _fault(f"$group may have at most {MAX_KEYS} keys.", index=index)
         exprs = self.exprs()
-        group_id = value["_id"]
+        exprs.component = "_id"
         out: dict[str, Any] = {"_id": self.group_id(group_id, exprs, index)}
         count = 0
         for key, item in value.items():
             if key == "_id":
                 continue
             if not isinstance(key, str) or not _GROUP_NAME.fullmatch(key):
-                raise _fault(f"Invalid $group output name {key!r}.", index=index)
-            if not isinstance(item, dict) or len(item) != 1:
-                raise _fault(f"$group output {key} needs an object with exactly one accumulator.", key, index)
+                raise _fault("Top-level grouping must fields must match /^[a-zA-Z0-9-_]{1,40}$/", str(key), index)
+            _check_output_name(key, index)
+            if not isinstance(item, dict):
+                raise _fault("property inclusions and literal values are not allowed here. try wrapping your value in a $literal.", key, index)
+            if len(item) != 1:
+                raise _fault("Group accumulator expression requires a single supported accumulator property", key, index)
             ((op, arg),) = item.items()
+            exprs.component = key
             out[key] = exprs.accumulator(op, arg)
             count += 1
         if group_id is None and count == 0:
-            raise _fault("$group with _id null needs at least one accumulator.", index=index)
+            raise _fault("Group component requires at least one expression when grouping by null", index=index)
+        self.outputs = set(out)
+        self.added = set()
         return out, group_id is None
 
     def group_id(self, group_id: Any, exprs: _ExprCompiler, index: int) -> Any:
@@ -1225,25 +1406,61 @@ class _PipelineCompiler:
         return exprs.expr(group_id)
 
 
-def _stage_int(value: Any, name: str, low: int, high: int, index: int) -> int:
-    if isinstance(value, bool) or not _is_number(value) or not float(value).is_integer() or not low <= value <= high:
-        raise _fault(f"{name} expects an integer between {low} and {high}.", index=index)
-    return int(value)
+# fidelity.md §9: Mongoose's reserved names, and keys $addFields may not write.
+_RESERVED_NAMES = frozenset((
+    "prototype", "emit", "listeners", "on", "removeListener", "collection", "errors", "get", "init",
+    "isModified", "isNew", "populated", "remove", "save", "toObject", "validate",
+))
+_ADD_FIELDS_FORBIDDEN = frozenset(("meta", "idx", "aclv", "sequence", "reap", "favorites", "facets"))
+_OBJECT_STAGES = frozenset(("$match", "$sort", "$project", "$group", "$addFields"))
 
 
-def compile_pipeline(obj: ObjectDef, stages: Any, ctx: QueryContext) -> CompiledPipeline:
+def _check_output_name(name: str, index: int) -> None:
+    if name in _RESERVED_NAMES:
+        raise _fault(f'The property name "{name}" is reserved.', name, index)
+
+
+def _js_text(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (dict, list)):
+        return "[object Object]" if isinstance(value, dict) else ",".join(_js_text(v) for v in value)
+    return str(value)
+
+
+def _stage_value(name: str, value: Any, index: int) -> Any:
+    """A stage given as JSON text is parsed; object stages must then be objects."""
+    if name not in _OBJECT_STAGES:
+        return value
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise Fault("cortex.invalidArgument.stageJSONFormat", path=name, index=index) from None
+    if not isinstance(value, dict):
+        raise Fault("cortex.invalidArgument.stageObjectExpected", path=name, index=index)
+    return value
+
+
+def compile_pipeline(obj: ObjectDef, stages: Any, ctx: QueryContext, *, parser_strict: bool = True) -> CompiledPipeline:
     """Compile an aggregation pipeline (§11, §12) to MongoDB stages.
 
     At most 20 stages, each an object with exactly one whitelisted key. ``$match``/``$sort``
     before the first non-indexable stage obey the indexed-only rule; later they may use any
     field. ``$group`` with ``_id: null`` is followed by ``{"$project": {"_id": 0}}`` so rows
     carry no ``_id``. Faults raised for a stage carry its position in ``index``.
+    ``parser_strict`` False (``cursor.strict(false)`` where the org allows it) drops the
+    ``strict: there are no properties that could match …`` checks (fidelity.md §9).
     """
     if not isinstance(stages, list):
         raise _fault("pipeline must be an array of stages.")
     if len(stages) > MAX_PIPELINE_STAGES:
         raise _fault(f"A pipeline may have at most {MAX_PIPELINE_STAGES} stages ({len(stages)} given).")
-    compiler = _PipelineCompiler(obj, ctx)
+    compiler = _PipelineCompiler(obj, ctx, parser_strict)
     for index, stage in enumerate(stages):
         if not isinstance(stage, dict) or not stage:
             raise _fault(f"Pipeline stage {index} is empty or not an object.", index=index)
@@ -1252,6 +1469,6 @@ def compile_pipeline(obj: ObjectDef, stages: Any, ctx: QueryContext) -> Compiled
             raise _fault(f"A pipeline stage must have exactly one key (stage {index} has {keys}).", index=index)
         ((name, value),) = stage.items()
         if name not in _STAGES:
-            raise _fault(f'"{name}" is not a valid pipeline stage', index=index)
-        compiler.stage(name, value, index)
+            raise _fault(f'"{name}" is not a valid pipeline stage type.', index=index)
+        compiler.stage(name, _stage_value(name, value, index), index)
     return CompiledPipeline(compiler.stages, compiler.required, compiler.paths)

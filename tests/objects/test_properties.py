@@ -373,7 +373,8 @@ class TestSlots:
     def test_twenty_first_index(self) -> None:
         child = slot_child(indexed(21))
         assert child.reason == "No more indexes are available."
-        assert child.errCode == "cortex.invalidArgument.maxAllowed" and child.path == "c_i20.indexed"
+        # fidelity.md §14: an exhausted pool is cortex.error.unspecified in the validation fault (was maxAllowed).
+        assert child.errCode == "cortex.error.unspecified" and child.path == "c_i20.indexed"
 
     def test_five_unique(self) -> None:
         check_slots(indexed(20) + indexed(5, "c_u", unique=True))
@@ -387,7 +388,8 @@ class TestSlots:
 
     def test_fourth_geometry(self) -> None:
         child = slot_child([prop(f"c_g{n}", "Geometry", indexed=True) for n in range(4)])
-        assert child.reason == "No more geometry indexes are available." and child.path == "c_g3.indexed"
+        # fidelity.md §14: the platform's text is "No more geospatial indexes are available" (no full stop).
+        assert child.reason == "No more geospatial indexes are available" and child.path == "c_g3.indexed"
 
     def test_hundred_properties(self) -> None:
         check_slots([prop(f"c_p{n}") for n in range(100)])
@@ -446,18 +448,25 @@ class TestCast:
         assert cast_value(p, "2020-02-29", path="c_x") == "2020-02-29"
         assert cast_value(p, datetime(2020, 3, 1, 23, 0, tzinfo=UTC), path="c_x") == "2020-03-01"
 
-    @pytest.mark.parametrize("value", ["yesterday", "2020-13-01", True, {"a": 1}, ""])
+    # fidelity.md §1: a non-array cast failure is Mongoose's CastError child (cortex.error.unspecified,
+    # status 400, name = the Mongoose path, no path), not castError; '' is accepted as null.
+    @pytest.mark.parametrize("value", ["yesterday", "2020-13-01", True, {"a": 1}])
     def test_bad_date(self, value: Any) -> None:
         fault = cast_fault(prop(type_="Date"), value, path="c_reading.c_x")
-        assert fault.errCode == "cortex.invalidArgument.castError" and fault.code == "kCastError"
-        assert fault.path == "c_reading.c_x"
+        assert fault.errCode == "cortex.error.unspecified" and fault.code == "kError" and fault.status == 400
+        assert fault.path is None and fault.name == "c_reading.c_x"
+        assert fault.message.startswith("Cast to date failed for value ")
+
+    def test_empty_date_is_null(self) -> None:
+        assert cast_value(prop(type_="Date"), "", path="c_x") is None
 
     def test_object_id(self) -> None:
         p = prop(type_="ObjectId")
         assert cast_value(p, OID, path="c_x") == ObjectId(OID)
         assert cast_value(p, ObjectId(OID), path="c_x") == ObjectId(OID)
-        assert cast_fault(p, "xyz").errCode == "cortex.invalidArgument.castError"
-        assert cast_fault(p, "g" * 24).errCode == "cortex.invalidArgument.castError"
+        # fidelity.md §1: ObjectId cast failures are Mongoose CastErrors (cortex.error.unspecified).
+        assert cast_fault(p, "xyz").errCode == "cortex.error.unspecified"
+        assert cast_fault(p, "g" * 24).message == 'Cast to ObjectId failed for value "gggggggggggggggggggggggg" (type string) at path "c_x"'
 
     @pytest.mark.parametrize("value", [OID, ObjectId(OID), {"_id": OID}, {"_id": ObjectId(OID), "object": "account", "path": "/accounts/x"}])
     def test_reference(self, value: Any) -> None:
@@ -465,29 +474,40 @@ class TestCast:
 
     @pytest.mark.parametrize("value", ["nope", {"object": "account"}, 12])
     def test_bad_reference(self, value: Any) -> None:
-        assert cast_fault(prop(type_="Reference"), value).errCode == "cortex.invalidArgument.castError"
+        # fidelity.md §1: the ObjectId CastError child, not castError.
+        assert cast_fault(prop(type_="Reference"), value).errCode == "cortex.error.unspecified"
 
     def test_number(self) -> None:
         p = prop(type_="Number")
         assert cast_value(p, 72, path="c_x") == 72
         assert cast_value(p, 72.5, path="c_x") == 72.5
 
-    @pytest.mark.parametrize("value", [True, False, "72", float("nan"), float("inf"), [1]])
+    # fidelity.md §1: Mongoose casts booleans to 1/0, numeric strings through Number(), and lets
+    # Infinity pass; only NaN results and arrays fail (were all refused here).
+    @pytest.mark.parametrize("value", [float("nan"), [1], "abc"])
     def test_bad_number(self, value: Any) -> None:
         fault = cast_fault(prop(type_="Number"), value)
-        assert fault.errCode == "cortex.invalidArgument.castError" and fault.path == "c_x"
+        assert fault.errCode == "cortex.error.unspecified" and fault.path is None and fault.name == "c_x"
+
+    @pytest.mark.parametrize(("value", "expected"), [(True, 1), (False, 0), ("72", 72), (float("inf"), float("inf"))])
+    def test_number_conversions(self, value: Any, expected: Any) -> None:
+        assert cast_value(prop(type_="Number"), value, path="c_x") == expected
 
     def test_boolean(self) -> None:
         p = prop(type_="Boolean")
         assert cast_value(p, False, path="c_x") is False
-        assert cast_fault(p, 1).errCode == "cortex.invalidArgument.castError"
-        assert cast_fault(p, "true").errCode == "cortex.invalidArgument.castError"
+        # fidelity.md §1: 1 and 'true' cast to true (were refused); 'TRUE' and 2 are refused.
+        assert cast_value(p, 1, path="c_x") is True and cast_value(p, "true", path="c_x") is True
+        assert cast_fault(p, "TRUE").errCode == "cortex.error.unspecified"
+        assert cast_fault(p, 2).errCode == "cortex.error.unspecified"
 
     def test_string_options(self) -> None:
         assert cast_value(prop(trim=True, lowercase=True), " ABC ", path="c_x") == "abc"
         assert cast_value(prop(uppercase=True), "abc", path="c_x") == "ABC"
         assert cast_value(prop(), " keep ", path="c_x") == " keep "
-        assert cast_fault(prop(), 5).errCode == "cortex.invalidArgument.castError"
+        # fidelity.md §1: numbers are stringified by the String cast (5 was refused here).
+        assert cast_value(prop(), 5, path="c_x") == "5"
+        assert cast_fault(prop(), {"a": 1}).errCode == "cortex.error.unspecified"
 
     def test_binary(self) -> None:
         p = prop(type_="Binary")
@@ -531,7 +551,9 @@ class TestCast:
         assert cast_value(p, "12345678123456781234567812345678", path="c_x") == str(value)
         assert cast_value(p, value, path="c_x") == str(value)
         assert cast_value(p, value.bytes, path="c_x") == str(value)
-        assert cast_fault(p, "not-a-uuid").errCode == "cortex.invalidArgument.castError"
+        # fidelity.md §1 (UUID): the platform's setter refusal is wrapped by Mongoose, so the fault is
+        # its CastError child (``Cast to Buffer failed …``), not ``castError``.
+        assert cast_fault(p, "not-a-uuid").errCode == "cortex.error.unspecified"
 
     def test_any_is_stored_as_is(self) -> None:
         value = {"a": [1, {"b": None}], "$weird": True}
@@ -557,9 +579,12 @@ class TestCast:
         }
         fault = cast_fault(doc, {"c_nope": 1}, path="c_doc")
         assert fault.errCode == "cortex.notFound.property" and fault.code == "kNotFound" and fault.path == "c_doc.c_nope"
+        # fidelity.md §1: the nested cast failure is a CastError child named by the dotted Mongoose
+        # path; a primitive for a Document is "Illegal primitive" (both were castError here).
         fault = cast_fault(doc, {"c_n": "one"}, path="c_doc")
-        assert fault.errCode == "cortex.invalidArgument.castError" and fault.path == "c_doc.c_n"
-        assert cast_fault(doc, "text", path="c_doc").errCode == "cortex.invalidArgument.castError"
+        assert fault.errCode == "cortex.error.unspecified" and fault.name == "c_doc.c_n"
+        fault = cast_fault(doc, "text", path="c_doc")
+        assert (fault.errCode, fault.reason, fault.path) == ("cortex.invalidArgument.unspecified", "Illegal primitive. Expected an object.", "c_doc")
 
     def test_array(self) -> None:
         p = prop(type_="Number", array=True)
@@ -582,9 +607,15 @@ class TestCast:
         result = cast_value(p, [{"c_name": "a"}, {"_id": OID, "c_name": "b"}], path="c_items")
         assert isinstance(result[0]["_id"], ObjectId) and result[0]["c_name"] == "a"
         assert result[1] == {"_id": ObjectId(OID), "c_name": "b"}
-        fault = cast_fault(p, [{"_id": OID, "c_name": 1}], path="c_items")
-        assert fault.path == f"c_items.{OID}.c_name"
-        assert cast_fault(p, [{"_id": "bad"}], path="c_items").path == "c_items.0._id"
+        # fidelity.md §1: 1 casts to '1' for a String; an object is refused, named by the
+        # element-relative Mongoose path (the element id was in the fault path here).
+        assert cast_value(p, [{"_id": OID, "c_name": 1}], path="c_items")[0]["c_name"] == "1"
+        fault = cast_fault(p, [{"_id": OID, "c_name": {"x": 1}}], path="c_items")
+        assert fault.path is None and fault.name == "c_name"
+        # fidelity.md §3 (document arrays): an element _id that is not an ObjectId is refused as the
+        # elements are sorted, with reason "Invalid document _id. Expected an ObjectId." at the fullpath.
+        bad_id = cast_fault(p, [{"_id": "bad"}], path="c_items")
+        assert (bad_id.errCode, bad_id.reason, bad_id.path) == ("cortex.invalidArgument.unspecified", "Invalid document _id. Expected an ObjectId.", "c_items")
 
     def test_set_elements(self) -> None:
         p = parse_property(
@@ -660,16 +691,20 @@ class TestValidateDocument:
             prop("c_d", validators=[v("stringEnum", values=["x"])]),
         ]
         children = validation_children(props, {"c_b": 11, "c_c": "never", "c_d": "y"})
-        assert sorted((c.path, c.code) for c in children) == [
+        # fidelity.md §1: the Date cast child has no path and is named by its Mongoose path (was
+        # a castError with path c_reading.c_c).
+        assert sorted((c.path or c.name, c.code) for c in children) == [
+            ("c_c", "kError"),
             ("c_reading.c_a", "kRequired"),
             ("c_reading.c_b", "kNumberExpected"),
-            ("c_reading.c_c", "kCastError"),
             ("c_reading.c_d", "kEnumValue"),
         ]
 
     def test_cast_error_skips_validators_of_that_property(self) -> None:
         child = one_child([prop("c_n", "Number", validators=[v("number", min=5)])], {"c_n": "x"})
-        assert child.errCode == "cortex.invalidArgument.castError" and child.path == "c_reading.c_n"
+        # fidelity.md §1: a Mongoose CastError child (was castError at c_reading.c_n).
+        assert child.errCode == "cortex.error.unspecified" and child.path is None and child.name == "c_n"
+        assert child.message == 'Cast to Number failed for value "x" (type string) at path "c_n"'
 
     def test_nested_document_paths(self) -> None:
         doc = parse_property(
@@ -680,7 +715,8 @@ class TestValidateDocument:
         child = one_child([doc], {"c_doc": {"c_n": 1}})
         assert child.errCode == "cortex.invalidArgument.required" and child.path == "c_reading.c_doc.c_child"
         child = one_child([doc], {"c_doc": {"c_child": "a", "c_n": "one"}})
-        assert child.errCode == "cortex.invalidArgument.castError" and child.path == "c_reading.c_doc.c_n"
+        # fidelity.md §1: a CastError child named by the dotted Mongoose path (was castError).
+        assert child.errCode == "cortex.error.unspecified" and child.name == "c_doc.c_n"
 
     def test_nested_required_only_for_new_documents(self) -> None:
         doc = parse_property(
@@ -706,7 +742,8 @@ class TestValidateDocument:
              "properties": [{"name": "c_name", "label": "N", "type": "String", "validators": [v("string", max=3)]}]}
         )
         child = one_child([items], {"c_items": [{"_id": OID, "c_name": "toolong"}]})
-        assert child.errCode == "cortex.invalidArgument.invalidString" and child.path == f"c_reading.c_items.{OID}.c_name"
+        # fidelity.md §2: validator faults inside document arrays use the fqpp c_items[].c_name (no _id).
+        assert child.errCode == "cortex.invalidArgument.invalidString" and child.path == "c_reading.c_items[].c_name"
 
     def test_max_and_min_items(self) -> None:
         child = one_child([prop("c_tags", array=True, maxItems=2)], {"c_tags": ["a", "b", "c"]})
@@ -750,7 +787,8 @@ class TestValidateDocument:
         assert one_child([bad], {}).errCode == "cortex.invalidArgument.enumValue"
         wrong = prop("c_n", "Number", defaultValue={"type": "static", "value": "x"})
         child = one_child([wrong], {})
-        assert child.errCode == "cortex.invalidArgument.castError" and child.path == "c_reading.c_n"
+        # fidelity.md §1: a bad default fails the Number cast like a written value (was castError).
+        assert child.errCode == "cortex.error.unspecified" and child.name == "c_n"
 
     def test_defaults_in_new_array_elements(self) -> None:
         items = parse_property(
@@ -870,7 +908,8 @@ class TestValidators:
         )
         validate_document([items], {"c_items": [{"c_key": "a"}, {"c_key": "b"}]}, creating=True, object_name="c_reading")
         child = one_child([items], {"c_items": [{"_id": OID, "c_key": "a"}, {"_id": OID2, "c_key": "a"}]})
-        assert child.errCode == "cortex.conflict.uniqueInArray" and child.path == f"c_reading.c_items.{OID2}.c_key"
+        # fidelity.md §2: the fqpp of a document-array child is c_items[].c_key (no _id).
+        assert child.errCode == "cortex.conflict.uniqueInArray" and child.path == "c_reading.c_items[].c_key"
 
     def test_write_once(self) -> None:
         p = prop("c_v", "Date", validators=[v("writeOnce")])

@@ -187,12 +187,14 @@ WHERE_FAULTS: list[tuple[str, Any, str, int, tuple[str, ...], str | None]] = [
     ("exact-in-array", {"c_tags": {"$in": [["a"]]}}, EXACT, 501, ("c_tags",), "c_tags"),
     ("exact-geometry", {"c_loc": [1, 2]}, EXACT, 501, ("c_loc",), "c_loc"),
     ("exact-all-arrays", {"c_tags": {"$all": [["a"]]}}, EXACT, 501, ("c_tags",), "c_tags"),
-    ("cast-number", {"c_bpm": "abc"}, CAST, 400, ("c_bpm",), "c_bpm"),
-    ("cast-id", {"_id": "not-an-id"}, CAST, 400, ("_id",), "_id"),
-    ("cast-reference", {"owner": "zz"}, CAST, 400, ("owner",), "owner"),
-    ("cast-date", {"c_when": "yesterday"}, CAST, 400, ("c_when",), "c_when"),
-    ("cast-boolean", {"c_active": "yes"}, CAST, 400, ("c_active",), "c_active"),
-    ("cast-in-element", {"c_oid": {"$in": [HEX, "nope"]}}, CAST, 400, ("c_oid",), "c_oid"),
+    # fidelity.md §1: the reason is the expression types' 'Could not cast "<v>" to <Type>.' (it
+    # named the property before); the property stays in path.
+    ("cast-number", {"c_bpm": "abc"}, CAST, 400, ('Could not cast "abc" to Number.',), "c_bpm"),
+    ("cast-id", {"_id": "not-an-id"}, CAST, 400, ('Could not cast "not-an-id" to ObjectId.',), "_id"),
+    ("cast-reference", {"owner": "zz"}, CAST, 400, ('Could not cast "zz" to ObjectId.',), "owner"),
+    ("cast-date", {"c_when": "yesterday"}, CAST, 400, ('Could not cast "yesterday" to Date.',), "c_when"),
+    ("cast-boolean", {"c_active": "yes"}, CAST, 400, ('Could not cast "yes" to Boolean.',), "c_active"),
+    ("cast-in-element", {"c_oid": {"$in": [HEX, "nope"]}}, CAST, 400, ('Could not cast "nope" to ObjectId.',), "c_oid"),
 ]
 
 
@@ -433,6 +435,8 @@ def test_sort_faults(sort: Any, needles: tuple[str, ...], path: str | None) -> N
         (None, SCRIPT, None),
         (10000, SCRIPT, 10000),
         (1_000_000_000, SCRIPT, 1_000_000_000),
+        # fidelity.md §5: a script cursor's limit has no upper bound (was refused above 10**9).
+        (1_000_000_001, SCRIPT, 1_000_000_001),
     ],
 )
 def test_limit_accepted(limit: Any, ctx: QueryContext, expected: int | None) -> None:
@@ -450,7 +454,6 @@ def test_limit_accepted(limit: Any, ctx: QueryContext, expected: int | None) -> 
         (True, REST),
         ([], REST),
         (0, SCRIPT),
-        (1_000_000_001, SCRIPT),
         (2.5, SCRIPT),
     ],
 )
@@ -462,12 +465,16 @@ def test_rest_limit_message_names_range() -> None:
     expect_fault(lambda: check_limit(1001, REST), QUERY, 400, "between 1 and 1000")
 
 
-@pytest.mark.parametrize(("skip", "expected"), [(None, 0), (0, 0), (500000, 500000), ("20", 20), (3.0, 3)])
+# fidelity.md §5: a non-integer find skip (1.5, "x", true, {}) becomes 0 silently; these were refused.
+@pytest.mark.parametrize(
+    ("skip", "expected"),
+    [(None, 0), (0, 0), (500000, 500000), ("20", 20), (3.0, 3), (1.5, 0), ("x", 0), (True, 0), ({}, 0)],
+)
 def test_skip_accepted(skip: Any, expected: int) -> None:
     assert check_skip(skip) == expected
 
 
-@pytest.mark.parametrize("skip", [-1, 500001, 1.5, "x", True, {}])
+@pytest.mark.parametrize("skip", [-1, 500001, "-3"])
 def test_skip_refused(skip: Any) -> None:
     expect_fault(lambda: check_skip(skip), QUERY, 400, "skip")
 
@@ -526,38 +533,46 @@ PIPELINE_FAULTS: list[tuple[str, Any, str, int, tuple[str, ...]]] = [
     ("match-after-sort-strict", [{"$sort": {"c_bpm": 1}}, {"$match": {"c_note": "x"}}], QUERY, 400, ("indexed properties", "c_note")),
     ("first-sort-non-indexed", [{"$sort": {"c_note": 1}}], QUERY, 400, ("Sorting can only occur on indexed properties.", "c_note")),
     ("sort-empty", [{"$sort": {}}], QUERY, 400, ("$sort",)),
-    ("sort-string", [{"$sort": "c_bpm"}], QUERY, 400, ("$sort",)),
+    # fidelity.md §9: a string stage is parsed as JSON; text that is not JSON is stageJSONFormat.
+    ("sort-string", [{"$sort": "c_bpm"}], "cortex.invalidArgument.stageJSONFormat", 400, ()),
     ("sort-direction", [{"$project": {"c_bpm": 1}}, {"$sort": {"c_bpm": 0}}], QUERY, 400, ("c_bpm", "1 or -1")),
     ("restricted-late", [{"$project": {"c_note": 1}}, {"$match": {"c_note": {"$ne": "x"}}}], QUERY, 400, ("Invalid operator $ne",)),
     ("not-late", [{"$limit": 5}, {"$match": {"x": {"$not": {"$gt": 1}}}}], QUERY, 400, ("Invalid operator $not",)),
     ("late-unknown-child", [{"$limit": 5}, {"$match": {"c_items": {"$elemMatch": {"c_nope": 1}}}}], QUERY, 400, ("c_items.c_nope",)),
-    ("skip-negative", [{"$skip": -1}], QUERY, 400, ("$skip",)),
-    ("skip-too-big", [{"$skip": 500001}], QUERY, 400, ("$skip", "500000")),
+    # fidelity.md §5: a bad $skip stage gives the find option's reason text, which names "skip", not "$skip".
+    ("skip-negative", [{"$skip": -1}], QUERY, 400, ("skip query option", "between 0 and 500000")),
+    ("skip-too-big", [{"$skip": 500001}], QUERY, 400, ("skip query option", "500000")),
     ("limit-zero", [{"$limit": 0}], QUERY, 400, ("$limit",)),
     ("limit-too-big", [{"$limit": 500001}], QUERY, 400, ("$limit", "500000")),
-    ("limit-string", [{"$limit": "5"}], QUERY, 400, ("$limit",)),
+    # fidelity.md §5: an integer string is read as the integer, so the refused string is a non-integer one.
+    ("limit-string", [{"$limit": "five"}], QUERY, 400, ("$limit",)),
     ("limit-bool", [{"$limit": True}], QUERY, 400, ("$limit",)),
     ("project-empty", [{"$project": {}}], QUERY, 400, ("$project",)),
     ("project-only-id", [{"$project": {"_id": 1}}], QUERY, 400, ("output field",)),
     ("project-id-zero", [{"$project": {"_id": 0, "c_bpm": 1}}], QUERY, 400, ("_id",)),
     ("project-exclusion", [{"$project": {"c_bpm": 0}}], QUERY, 400, ("c_bpm",)),
     ("project-number", [{"$project": {"x": 5}}], QUERY, 400, ("x",)),
-    ("project-overwrite", [{"$project": {"c_bpm": {"$add": ["c_bpm", 1]}}}], QUERY, 400, ("overwrite", "c_bpm")),
-    ("project-overwrite-builtin", [{"$project": {"created": {"$literal": 1}}}], QUERY, 400, ("overwrite", "created")),
+    # fidelity.md §9: the platform's texts for an expression output named like an existing property.
+    ("project-overwrite", [{"$project": {"c_bpm": {"$add": ["c_bpm", 1]}}}], QUERY, 400, ("Cannot rename existing property fields.",)),
+    ("project-overwrite-builtin", [{"$project": {"created": {"$literal": 1}}}], QUERY, 400, ("Cannot rename existing property fields.",)),
     ("project-bad-name", [{"$project": {"$x": 1}}], QUERY, 400, ("$x",)),
     ("project-hidden", [{"$project": {"c_hidden": 1}}], QUERY, 400, ("c_hidden",)),
     ("project-nested-object", [{"$project": {"x": {"a": 1}}}], QUERY, 400, ("$object",)),
     ("group-no-id", [{"$group": {"n": {"$sum": 1}}}], QUERY, 400, ("_id",)),
-    ("group-null-no-acc", [{"$group": {"_id": None}}], QUERY, 400, ("accumulator",)),
-    ("group-bad-name", [{"$group": {"_id": None, "a b": {"$sum": 1}}}], QUERY, 400, ("a b",)),
-    ("group-long-name", [{"$group": {"_id": None, "a" * 41: {"$sum": 1}}}], QUERY, 400, ("a" * 41,)),
-    ("group-two-acc", [{"$group": {"_id": None, "n": {"$sum": 1, "$avg": "c_bpm"}}}], QUERY, 400, ("n", "one accumulator")),
+    # fidelity.md §9: the platform's $group texts (the bad field name is the fault's path, not in the reason).
+    ("group-null-no-acc", [{"$group": {"_id": None}}], QUERY, 400, ("Group component requires at least one expression when grouping by null",)),
+    ("group-bad-name", [{"$group": {"_id": None, "a b": {"$sum": 1}}}], QUERY, 400, ("Top-level grouping must fields must match",)),
+    ("group-long-name", [{"$group": {"_id": None, "a" * 41: {"$sum": 1}}}], QUERY, 400, ("/^[a-zA-Z0-9-_]{1,40}$/",)),
+    ("group-two-acc", [{"$group": {"_id": None, "n": {"$sum": 1, "$avg": "c_bpm"}}}], QUERY, 400, ("single supported accumulator",)),
     ("group-unknown-acc", [{"$group": {"_id": None, "n": {"$median": "c_bpm"}}}], QUERY, 400, ("Invalid operator $median",)),
     ("group-acc-not-object", [{"$group": {"_id": None, "n": 1}}], QUERY, 400, ("n",)),
-    ("group-not-object", [{"$group": "c_bpm"}], QUERY, 400, ("$group",)),
+    # fidelity.md §9: a string stage that is not JSON is stageJSONFormat.
+    ("group-not-object", [{"$group": "c_bpm"}], "cortex.invalidArgument.stageJSONFormat", 400, ()),
     ("unwind-object", [{"$unwind": {"path": "$c_tags"}}], QUERY, 400, ("$unwind",)),
     ("unwind-bad-path", [{"$unwind": "c tags"}], QUERY, 400, ("$unwind",)),
-    ("addfields-overwrite", [{"$addFields": {"c_bpm": 1}}], QUERY, 400, ("overwrite", "c_bpm")),
+    # fidelity.md §9: $addFields may overwrite a property (the row that refused it is gone); it
+    # refuses the keys meta, idx, aclv, sequence, reap, favorites and facets instead.
+    ("addfields-forbidden", [{"$addFields": {"meta": 1}}], QUERY, 400, ("meta cannot be used as key",)),
     ("addfields-empty", [{"$addFields": {}}], QUERY, 400, ("$addFields",)),
     ("expr-unknown-op", [{"$project": {"x": {"$foo": 1}}}], QUERY, 400, ("Invalid operator $foo",)),
     ("expr-function", [{"$project": {"x": {"$function": {}}}}], QUERY, 400, ("Invalid operator $function",)),
@@ -622,7 +637,9 @@ def test_twenty_stages_are_allowed() -> None:
     assert len(compile_pipeline(reading(), [{"$skip": 0}] * 20, REST).stages) == 20
 
 
-@pytest.mark.parametrize("first", [{"$project": {"c_note": 1}}, {"$group": {"_id": "c_note"}}, {"$unwind": "c_tags"},
+# fidelity.md §9: after {$group: {_id: 'c_note'}} only _id is a candidate, so a $match on c_note
+# is refused in strict mode; that stage was dropped from this list.
+@pytest.mark.parametrize("first", [{"$project": {"c_note": 1}}, {"$unwind": "c_tags"},
                                    {"$skip": 0}, {"$limit": 10}, {"$addFields": {"c_x2": "c_bpm"}}])
 def test_match_after_non_indexable_stage_may_use_any_field(first: dict[str, Any]) -> None:
     compiled = compile_pipeline(reading(), [first, {"$match": {"c_note": "x"}}, {"$sort": {"c_note": 1}}], REST)
@@ -915,7 +932,8 @@ def test_pipeline_expressions_run(coll: Any) -> None:
                 "$project": {
                     "label": {"$concat": ["c_name", {"$string": ":"}, "c_note"]},
                     "level": {"$cond": [{"$gt": ["c_bpm", 80]}, {"$string": "high"}, {"$string": "low"}]},
-                    "fallback": {"$ifNull": ["c_missing", {"$integer": 42}]},
+                    # fidelity.md §9: strict parsing refuses names no candidate has (was c_missing).
+                    "fallback": {"$ifNull": ["c_when", {"$integer": 42}]},
                     "day": {"$dateToString": ["%Y-%m-%d", "created"]},
                     "day2": {"$dateToString": {"date": "$created", "format": "YYYY-MM-DD", "timezone": "UTC"}},
                     "weekday": {"$dayOfWeek": "created"},
