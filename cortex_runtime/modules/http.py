@@ -31,6 +31,7 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -86,6 +87,32 @@ def _invalid(reason: str) -> Fault:
 
 def _reserved(ip: ipaddress.IPv4Address) -> bool:
     return any(ip in net for net in RESERVED_V4)
+
+
+def check_ip_literal(literal: ipaddress.IPv4Address | ipaddress.IPv6Address, host: str) -> None:
+    """An IP literal as a host (not on the allow list): IPv4 outside the reserved ranges."""
+    if literal.version == 6:
+        raise _invalid("ipv6 addresses are not currently supported.")
+    if _reserved(literal):  # type: ignore[arg-type]
+        raise _denied(f"invalid or prohibited host ip address ({host})")
+
+
+def resolve_address(resolve: Callable[..., Any] | None, host: str, port: int, allowed: bool) -> str:
+    """The address a connection to ``host`` goes to: its first IPv4 address (else the first
+    found); unless ``allowed``, every address must be IPv4 outside the reserved ranges."""
+    try:
+        infos = (resolve or socket.getaddrinfo)(host, port, 0, socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError, OSError):
+        raise Fault("cortex.notFound.unspecified", reason=f"server DNS address could not be found for host ({host}).") from None
+    found = [info[4][0] for info in infos if info[0] in (socket.AF_INET, socket.AF_INET6)]
+    if not found:
+        raise Fault("cortex.notFound.unspecified", reason=f"server DNS address could not be found for host ({host}).")
+    if not allowed:
+        bad = next((a for a in found if ipaddress.ip_address(a).version != 4 or _reserved(ipaddress.IPv4Address(a))), None)
+        if bad is not None:
+            raise _denied(f"invalid or prohibited host ip address for host ({host}, {bad}).")
+    v4 = [a for a in found if ipaddress.ip_address(a).version == 4]
+    return (v4 or found)[0]
 
 
 def parse_allow(entries: list[str] | tuple[str, ...]) -> list[tuple[str, int | None]]:
@@ -254,31 +281,15 @@ class HttpModule:
         except ValueError:
             literal = None
         if not allowed and literal is not None:
-            if literal.version == 6:
-                raise _invalid("ipv6 addresses are not currently supported.")
-            if _reserved(literal):  # type: ignore[arg-type]
-                raise _denied(f"invalid or prohibited host ip address ({host})")
+            check_ip_literal(literal, host)
         return {"url": text, "scheme": scheme, "host": host, "port": port, "allowed": allowed, "parts": parts, "literal": literal}
 
     def _address(self, run: RunInfo, target: dict[str, Any], deadline: float) -> str:
         """Check 7: the address the connection goes to (an IPv4 outside the reserved ranges)."""
-        host = target["host"]
         if target["literal"] is not None:
             address = str(target["literal"])
         else:
-            try:
-                infos = (self.resolve or socket.getaddrinfo)(host, target["port"], 0, socket.SOCK_STREAM)
-            except (socket.gaierror, UnicodeError, OSError):
-                raise Fault("cortex.notFound.unspecified", reason=f"server DNS address could not be found for host ({host}).") from None
-            found = [info[4][0] for info in infos if info[0] in (socket.AF_INET, socket.AF_INET6)]
-            if not found:
-                raise Fault("cortex.notFound.unspecified", reason=f"server DNS address could not be found for host ({host}).")
-            v4 = [a for a in found if ipaddress.ip_address(a).version == 4]
-            if not target["allowed"]:
-                bad = next((a for a in found if ipaddress.ip_address(a).version != 4 or _reserved(ipaddress.IPv4Address(a))), None)
-                if bad is not None:
-                    raise _denied(f"invalid or prohibited host ip address for host ({host}, {bad}).")
-            address = (v4 or found)[0]
+            address = resolve_address(self.resolve, target["host"], target["port"], target["allowed"])
         now = time.monotonic()
         if run.deadline - now <= 0:
             raise Fault("cortex.timeout.unspecified", reason="Script timed out during http callout.")

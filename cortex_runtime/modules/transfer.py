@@ -20,7 +20,6 @@ port and address rules, the per-run connection table, deadlines and size caps.
 from __future__ import annotations
 
 import ipaddress
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -28,7 +27,7 @@ from typing import Any
 
 from ..faults import Fault
 from ..sandbox import RunInfo
-from .http import BLOCKED_NAMES, MAX_CALLOUT_BYTES, MAX_CALLOUT_TIMEOUT_MS, _reserved, parse_allow
+from .http import BLOCKED_NAMES, MAX_CALLOUT_BYTES, MAX_CALLOUT_TIMEOUT_MS, check_ip_literal, parse_allow, resolve_address
 
 __all__ = ["CONNECT_TIMEOUT_MS", "Connections", "TransferModule", "denied", "invalid"]
 
@@ -138,24 +137,9 @@ class TransferModule:
             raise denied(f"access to port is prohibited ({port})")
         if literal is not None:
             if not allowed:
-                if literal.version == 6:
-                    raise invalid("ipv6 addresses are not currently supported.")
-                if _reserved(literal):
-                    raise denied(f"invalid or prohibited host ip address ({host})")
+                check_ip_literal(literal, host)
             return host, str(literal), port
-        try:
-            infos = (self.resolve or socket.getaddrinfo)(host, port, 0, socket.SOCK_STREAM)
-        except (socket.gaierror, UnicodeError, OSError):
-            raise Fault("cortex.notFound.unspecified", reason=f"server DNS address could not be found for host ({host}).") from None
-        found = [info[4][0] for info in infos if info[0] in (socket.AF_INET, socket.AF_INET6)]
-        if not found:
-            raise Fault("cortex.notFound.unspecified", reason=f"server DNS address could not be found for host ({host}).")
-        v4 = [a for a in found if ipaddress.ip_address(a).version == 4]
-        if not allowed:
-            bad = next((a for a in found if ipaddress.ip_address(a).version != 4 or _reserved(ipaddress.IPv4Address(a))), None)
-            if bad is not None:
-                raise denied(f"invalid or prohibited host ip address for host ({host}, {bad}).")
-        return host, (v4 or found)[0], port
+        return host, resolve_address(self.resolve, host, port, allowed), port
 
     # ---- time and size ----------------------------------------------------------------
 
