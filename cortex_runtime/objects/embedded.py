@@ -27,7 +27,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -36,9 +36,12 @@ import bson
 import mongomock
 from bson import ObjectId
 from bson.codec_options import CodecOptions
+from bson.errors import InvalidDocument
+from mongomock import collection as mongomock_collection
 from mongomock import helpers
 from mongomock.filtering import filter_applies
 from mongomock.store import CollectionStore, DatabaseStore, ServerStore
+from packaging import version
 
 __all__ = ["EmbeddedClient", "Persistence", "StoreFileError", "collection_version"]
 
@@ -50,12 +53,20 @@ _MAX_KEYS = 256  # more $in combinations than this and the prefix is not worth h
 _EXPIRY_EVERY_S = 1.0
 
 
+_KEYABLE_EXACT = frozenset({str, int, bool, ObjectId, type(None)})
+
+
 def _keyable(value: Any) -> bool:
+    if type(value) in _KEYABLE_EXACT:  # the common case, without the isinstance chain
+        return True
     return isinstance(value, _KEYABLE) and not (isinstance(value, float) and math.isnan(value))
 
 
 def _doc_value(doc: Any, path: str) -> Any:
     """The value at a dotted path as an index key: None when missing, ``_LOOSE`` when it is not a plain scalar."""
+    if "." not in path and isinstance(doc, dict):
+        current = doc.get(path)
+        return current if _keyable(current) else _LOOSE
     current = doc
     for part in path.split("."):
         if isinstance(current, dict):
@@ -173,9 +184,19 @@ class _IndexedCollectionStore(CollectionStore):
 
     def __setitem__(self, key: Any, val: Any) -> None:
         with self._lock:
-            super().__setitem__(key, val)
-            self._index(key, val)
+            self.put(key, val)
             self._fresh = key
+
+    def put(self, key: Any, doc: dict[str, Any]) -> None:
+        """Store and index ``doc``, without the reindex that mongomock's own writes follow with."""
+        with self._lock:
+            rwlock = self._rwlock  # mongomock's writer lock, without its context manager's cost
+            rwlock._writer_acquire()
+            try:
+                self._documents[key] = doc
+            finally:
+                rwlock._writer_release()
+            self._index(key, doc)
 
     def __delitem__(self, key: Any) -> None:
         with self._lock:
@@ -226,12 +247,28 @@ class _IndexedCollectionStore(CollectionStore):
     # ---- the hash indexes -----------------------------------------------------------------
 
     def _index(self, key: Any, doc: dict[str, Any]) -> None:
-        self._unindex(key)
-        if key not in self._seq:
-            self._seq[key] = next(self._counter)
+        if key in self._keys_of:
+            self._unindex(key)
+        seq = self._seq.get(key)
+        if seq is None:
+            seq = self._seq[key] = next(self._counter)
         values = {field: _doc_value(doc, field) for field in self._fields}
-        for prefix in self._keyed:
-            self._add(prefix, key, tuple(values[field] for field in prefix))
+        keys: dict[tuple[str, ...], Any] = {}
+        for prefix in self._keyed:  # _add, inlined: this runs on every write
+            key_values = tuple([values[field] for field in prefix])
+            if _LOOSE in key_values:
+                self._loose[prefix][key] = None
+                keys[prefix] = _LOOSE
+                continue
+            bucket = self._buckets[prefix].get(key_values)
+            if bucket is None:
+                bucket = self._buckets[prefix][key_values] = {}
+            elif bucket and self._seq.get(next(reversed(bucket)), -1) > seq:
+                self._disordered.add((prefix, key_values))
+            bucket[key] = None
+            keys[prefix] = key_values
+        if keys:
+            self._keys_of[key] = keys
         for name, heap in self._ttl.items():
             self._push_expiry(name, heap, key, doc)
         self._encoded.pop(key, None)
@@ -271,6 +308,26 @@ class _IndexedCollectionStore(CollectionStore):
         moment = _ttl_moment(doc, field)
         if moment is not None:
             heapq.heappush(heap, (moment, self._seq.get(key, 0), key))
+
+    def unique_clear(self, index: dict[str, Any], doc: dict[str, Any], key: Any) -> bool:
+        """True when the hash index shows that no document but ``key`` can hold ``doc``'s values
+        for the unique ``index``, so mongomock's check would pass; False when it cannot tell."""
+        if index.get("partialFilterExpression") is not None:
+            return False
+        fields = tuple([field for field, _ in index["key"]])
+        buckets = self._buckets.get(fields)
+        # Plain top-level fields only: then the check's filter is equality on exactly these values.
+        if buckets is None or self._loose[fields] or len(set(fields)) != len(fields):
+            return False
+        if any("." in field or field.startswith("$") for field in fields):
+            return False
+        values = tuple([_doc_value(doc, field) for field in fields])
+        if _LOOSE in values:
+            return False
+        if index.get("sparse") and all(value is None for value in values):
+            return True
+        bucket = buckets.get(values)
+        return bucket is None or (len(bucket) == 1 and key in bucket)
 
     def candidates(self, spec: Any) -> list[dict[str, Any]] | None:
         """The documents ``spec`` can match, in natural order; None when no index narrows it."""
@@ -390,6 +447,19 @@ def _patch_plain_fast(value: Any) -> Any:
 helpers.patch_datetime_awareness_in_document = _patch_plain_fast
 
 
+# mongomock checks keys itself, and encodes only to validate, with pymongo 3.6 and later.
+_FAST_INSERT = mongomock_collection.BSON is not None and helpers.PYMONGO_VERSION >= version.parse("3.6")
+
+
+def _check_null_characters(data: Mapping[str, Any]) -> None:
+    """mongomock's check that no field name at any depth holds a null character."""
+    for field, value in data.items():
+        if "\0" in field:
+            raise InvalidDocument(f"Field names cannot contain the null character (found: {field})")
+        if type(value) is dict or (type(value) not in _PLAIN and isinstance(value, Mapping)):
+            _check_null_characters(value)
+
+
 class _IndexedCollection(mongomock.Collection):
     """A mongomock collection that reads its candidates from the store's hash indexes."""
 
@@ -410,9 +480,50 @@ class _IndexedCollection(mongomock.Collection):
             store.reindex(new_data)
         super()._ensure_uniques(new_data)
 
-    def _insert(self, *args: Any, **kwargs: Any) -> Any:
-        with self._server_lock():
-            return super()._insert(*args, **kwargs)
+    def _insert(self, data: Any, session: Any = None, ordered: bool = True) -> Any:
+        store = self._store
+        if not isinstance(store, _IndexedCollectionStore):
+            return super()._insert(data, session, ordered)
+        with store._server.write_lock:
+            if session or not _FAST_INSERT or type(data) is not dict:
+                return super()._insert(data, session, ordered)  # lists come back here one document at a time
+            return self._insert_document(store, data)
+
+    def _insert_document(self, store: _IndexedCollectionStore, data: dict[str, Any]) -> Any:
+        """mongomock's ``_insert`` of one document, step for step, with its lookups answered by the
+        store's dict and hash indexes instead of scans: every request inserts a nonce and a log record."""
+        for field in data:
+            if not isinstance(field, str):
+                raise ValueError("Document keys must be strings")  # noqa: TRY004 - mongomock raises this one
+        _check_null_characters(data)
+        for field in data:
+            if field.startswith("$"):
+                raise InvalidDocument(f'Top-level field names cannot start with the "$" sign (found: {field})')
+        bson.encode(data)  # raises InvalidDocument for what cannot be stored
+        if "_id" not in data:
+            data["_id"] = ObjectId()  # pymongo sets it in the caller's document too
+        object_id = data["_id"]
+        key = helpers.hashdict(object_id) if isinstance(object_id, dict) else object_id
+        store._remove_expired_documents()
+        if key in store._documents:
+            raise mongomock.DuplicateKeyError("E11000 Duplicate Key Error", 11000)
+        doc = helpers.patch_datetime_awareness_in_document(data)
+        store.put(key, doc)
+        try:
+            self._check_uniques(store, doc, key)
+        except mongomock.DuplicateKeyError:
+            del store[key]
+            raise
+        return doc["_id"]
+
+    def _check_uniques(self, store: _IndexedCollectionStore, doc: dict[str, Any], key: Any) -> None:
+        for index in store.indexes.values():
+            if not index.get("unique"):
+                continue
+            if not store.unique_clear(index, doc, key):
+                mongomock.Collection._ensure_uniques(self, doc)  # the document is indexed already
+                return
+            store._remove_expired_documents()  # as mongomock's check does, through its query
 
     def _update(self, *args: Any, **kwargs: Any) -> Any:
         with self._server_lock():
