@@ -29,7 +29,7 @@ for (const category of Object.keys(__cx_CATEGORIES)) {
   __cx_CODES[row[0]] = [category, row[1], row[2], row[3]];
 }
 
-// Error.prototype.toJSON (see 05_errors.js).
+// Error.prototype.toJSON (see 05_errors.js and the exports below).
 const __cx_errorJSON = function (error) {
   const out = {
     object: "fault",
@@ -231,4 +231,22 @@ const __cx_faultJson = function (e) {
   }
 };
 
-({ Fault: Fault, faultJson: __cx_faultJson, errorJSON: __cx_errorJSON, addChild: __cx_addChild, createError: __cx_createError });
+({
+  Fault: Fault,
+  faultJson: __cx_faultJson,
+  // What Error.prototype's methods and Error.create call with (this, argument) (05_errors.js).
+  toJSON: __cx_errorJSON,
+  add: __cx_addChild,
+  getMessage: function (error) {
+    return typeof error.message === "string" ? error.message : "";
+  },
+  getTrace: function (error) {
+    return __cx_unit("stacktrace").traceOf(error.stack);
+  },
+  setTrace: function (error, value) {
+    Object.defineProperty(error, "trace", { value: value, writable: true, enumerable: false, configurable: true });
+  },
+  create: function (constructor, obj) {
+    return __cx_createError(obj);
+  },
+});

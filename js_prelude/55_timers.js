@@ -1,7 +1,7 @@
 "use strict";
 // setTimeout, setInterval, setImmediate and their clear* (a prelude unit, see
 // 00_bridge.js). Callbacks run only after main has returned: the host drives the
-// event loop with __cx_step and __cx_tick (90_run.js).
+// event loop with __cx_step (90_run.js), this unit's step, and its tick.
 
 const __cx_timers = [];
 let __cx_timerSeq = 0;
@@ -65,7 +65,17 @@ const __cx_fireTimers = function () {
   }
 };
 
-// One pass of the event loop (__cx_tick): true when a limit was hit.
+// Once the promise jobs have run (__cx_step in 90_run.js): milliseconds until the next timer is
+// due, or the run's final envelope when none is left or the run has ended.
+const __cx_timerStep = function () {
+  if (!__cx_dead && !(__cx_outcome === "fault" && __cx_value)) {
+    const next = +__cx_nextTimerDelay();
+    if (next >= 0) return next;
+  }
+  return __cx_finish();
+};
+
+// One pass of the event loop (the host calls it once a timer is due): true when a limit was hit.
 const __cx_tick = function () {
   try {
     __cx_fireTimers();
@@ -82,6 +92,6 @@ const __cx_tick = function () {
   clearTimeout: clearTimeout,
   clearInterval: clearInterval,
   clearImmediate: clearImmediate,
-  nextDelay: __cx_nextTimerDelay,
+  step: __cx_timerStep,
   tick: __cx_tick,
 });

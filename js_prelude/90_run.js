@@ -1,7 +1,7 @@
 "use strict";
 // The lockdown of the global environment and the run driver the host calls:
-// __cx_begin (ops limit, main), __cx_step (once the promise jobs have run),
-// __cx_tick (due timers) and __cx_finish (the result).
+// __cx_begin (ops limit, main), __cx_step (once the promise jobs have run) and
+// __cx_finish (the result); due timers run through the timers unit's tick.
 
 // The run configuration, asked of the host when something first needs it: most runs
 // never do. Not a script's host call: it costs no ops.
@@ -55,29 +55,20 @@ const require = function require(name) {
   // every global read-only and non-configurable.
   const globals = { eval: refuse, Function: refuse, global: globalThis, require: require };
   for (const name in globals) Object.defineProperty(globalThis, name, { value: globals[name], enumerable: false });
-  // The rest are evaluated on first use: unit -> the globals it defines. Once globalThis
-  // is frozen the accessor cannot be replaced, so it stays and returns the unit's value.
-  const lazy = {
-    objectid: "ObjectID ObjectId",
-    util: "Buffer",
-    faults: "Fault",
-    stacktrace: "getCurrentStackTrace",
-    console: "console",
-    consts: "consts",
-    script: "script",
-    timers: "setTimeout setInterval setImmediate clearTimeout clearInterval clearImmediate",
-    objects: "CortexObject",
-    org: "org",
+  // The rest are evaluated on first use: "unit:global" pairs. Once globalThis is frozen the
+  // accessor cannot be replaced, so it stays and returns the unit's value. A bound function
+  // per global, not a closure: it is made without compiling anything.
+  const lazy = function (unit, name) {
+    return __cx_unit(unit)[name];
   };
-  for (const unit in lazy) {
-    for (const name of lazy[unit].split(" ")) {
-      Object.defineProperty(globalThis, name, {
-        enumerable: false,
-        get: function () {
-          return __cx_unit(unit)[name];
-        },
-      });
-    }
+  const pairs = (
+    "objectid:ObjectID objectid:ObjectId util:Buffer faults:Fault stacktrace:getCurrentStackTrace console:console " +
+    "consts:consts script:script timers:setTimeout timers:setInterval timers:setImmediate timers:clearTimeout " +
+    "timers:clearInterval timers:clearImmediate objects:CortexObject org:org"
+  ).split(" ");
+  for (let i = 0; i < pairs.length; i++) {
+    const pair = pairs[i].split(":");
+    Object.defineProperty(globalThis, pair[1], { enumerable: false, get: lazy.bind(null, pair[0], pair[1]) });
   }
   Object.freeze(Object);
   Object.freeze(globalThis);
@@ -87,17 +78,6 @@ const require = function require(name) {
 // "pending" (main returned a promise) or "fault" (__cx_value is what was thrown).
 let __cx_outcome = "value";
 let __cx_value;
-
-const __cx_settle = function (value) {
-  // A returned cursor is read out within the run's limits: the caller gets its documents.
-  const objects = __cx_units.objects;
-  if (objects && value instanceof objects.BufferedCursor) value = value.toArray();
-  __cx_value = value;
-  if (value !== null && (typeof value === "object" || typeof value === "function") && typeof value.then === "function") {
-    __cx_outcome = "pending";
-    __cx_unit("finish").await(value);
-  }
-};
 
 const __cx_fail = function (e) {
   if (e === __cx_EXIT) {
@@ -114,33 +94,32 @@ const __cx_fail = function (e) {
   }
 };
 
-// Runs main with the run's ops limit. True when a limit was hit.
+// Runs main with the run's ops limit. True when a limit was hit. A returned cursor is read out
+// within the run's limits: the caller gets its documents.
 const __cx_begin = function (maxOps, main) {
-  __cx_maxOps = maxOps;
-  __cx_r = maxOps;
+  __cx_maxOps = __cx_r = maxOps;
   try {
     const module = { exports: {} };
-    __cx_settle(main(require, module, module.exports));
+    let value = main(require, module, module.exports);
+    const objects = __cx_units.objects;
+    if (objects && value instanceof objects.BufferedCursor) value = value.toArray();
+    __cx_value = value;
+    if (value !== null && (typeof value === "object" || typeof value === "function") && typeof value.then === "function") {
+      __cx_outcome = "pending";
+      __cx_unit("finish").await(value);
+    }
   } catch (e) {
     __cx_fail(e);
   }
   return __cx_dead !== null;
 };
 
-// One pass of the event loop: fire due timers. True when a limit was hit.
-const __cx_tick = function () {
-  return __cx_unit("timers").tick();
-};
-
-// Milliseconds until the next timer is due (the host waits, then calls __cx_tick), or
-// the run's final envelope when there is none.
+// Once the promise jobs have run: with timers, milliseconds until the next one is due (the
+// host waits, then calls the timers unit's tick) or the final envelope (55_timers.js); else
+// the final envelope.
 const __cx_step = function () {
   const timers = __cx_units.timers;
-  if (timers && !__cx_dead && !(__cx_outcome === "fault" && __cx_value)) {
-    const next = +timers.nextDelay();
-    if (next >= 0) return next;
-  }
-  return __cx_finish();
+  return timers ? timers.step() : __cx_finish();
 };
 
 // The final envelope as text: {dead, ok, opsUsed} and the result {r: {v}} or the fault

@@ -2,7 +2,7 @@
 
 The run's path: compile (cached) -> take a pre-warmed context (eager prelude loaded,
 never used before) -> ``__cx_begin`` runs ``main`` -> the event loop (promise jobs,
-then ``__cx_step``: wait for the next due timer and ``__cx_tick``, until none remain)
+then ``__cx_step``: wait for the next due timer and the timers unit's ``tick``, until none remain)
 -> the final envelope from ``__cx_step``/``__cx_finish`` -> the context is freed.
 Every host call from the script arrives at ``Sandbox._handle``, which never lets a
 Python exception reach the engine: it answers with a fault the script can catch.
@@ -520,7 +520,7 @@ class Sandbox:
                         raise Interrupted("next timer is due after the deadline")
                     if wait > 0:
                         self._sleep(wait)
-                    if ctx.eval("__cx_tick()", run.time_left()) is True:
+                    if ctx.eval('__cx_units.timers.tick()', run.time_left()) is True:
                         step = ctx.eval("__cx_finish()", run.time_left())
                         break
             final = _envelope(step)
