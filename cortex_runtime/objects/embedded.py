@@ -461,6 +461,46 @@ for _module in (mongomock_collection, mongomock_aggregate, mongomock_database):
     _module.version = _MemoizedVersions  # type: ignore[attr-defined]
 
 
+# What a read copies out of the store: immutable values are shared as they are (mongomock copies
+# each ObjectId and datetime through copy.copy, most of a large read's cost).
+_IMMUTABLE = frozenset({str, int, float, bool, type(None), bytes, ObjectId, datetime})
+_copy_field_generic = mongomock_collection._copy_field
+
+
+def _copy_field(obj: Any, container: Any) -> Any:
+    kind = type(obj)
+    if kind in _IMMUTABLE:
+        return obj
+    if kind is dict:
+        new = container()
+        for key, value in obj.items():
+            new[key] = _copy_field(value, container)
+        return new
+    if kind is list:
+        return [_copy_field(item, container) for item in obj]
+    return _copy_field_generic(obj, container)
+
+
+mongomock_collection._copy_field = _copy_field
+
+
+def _cursor_next(self: Any) -> Any:
+    """mongomock's Cursor.__next__ without its copy of the remaining results on every call (which
+    made reading n documents cost n squared)."""
+    if self._limit and self._emitted >= abs(self._limit):
+        raise StopIteration
+    results = self._compute_results()
+    index = self._skip + self._emitted
+    if index >= len(results):
+        raise StopIteration
+    self._emitted += 1
+    return results[index]
+
+
+mongomock_collection.Cursor.__next__ = _cursor_next  # type: ignore[method-assign]
+mongomock_collection.Cursor.next = _cursor_next  # type: ignore[attr-defined]
+
+
 # mongomock checks keys itself, and encodes only to validate, with pymongo 3.6 and later.
 _FAST_INSERT = mongomock_collection.BSON is not None and helpers.PYMONGO_VERSION >= version.parse("3.6")
 

@@ -312,12 +312,28 @@ class ObjectLayer:
         return queries.get("allowParserStrictOption") is not True
 
     def count(self, object_name: str, options: Mapping[str, Any]) -> int:
-        """fidelity.md §5: skip as for find, limit 1..500000 compared as given, no pipelines."""
+        """fidelity.md §5: skip as for find, limit 1..500000 compared as given, no pipelines.
+
+        The matches the caller may read are counted, not read out: no sort (it does not change how
+        many there are) and no shaping, and the count stops once the limit is reached."""
         if options.get("pipeline") is not None or options.get("operation") == "aggregate":
             raise Fault("cortex.invalidArgument.query", reason="cannot execute a count on a pipeline.")
-        check_skip(options.get("skip"))
+        skip = check_skip(options.get("skip")) or 0
         limit = check_count_limit(options.get("limit"))
-        return sum(1 for _ in self.iterate(object_name, {**options, "limit": limit, "paths": ["_id"]}))
+        if options.get("pathPrefix"):
+            return sum(1 for _ in self.iterate(object_name, {**options, "limit": limit, "paths": ["_id"]}))
+        obj = self.definitions.require(object_name)
+        opts = ReadOptions.parse(options)
+        mongo_filter, _sort, required = self._query(obj, options, opts)
+        wanted = None if limit is None else skip + limit
+        readable = 0
+        with map_store_errors():
+            for doc in self.store.instances(obj.name).find(mongo_filter).max_time_ms(opts.max_time_ms):
+                if opts.skip_acl or self._access(obj, doc, opts) >= required:
+                    readable += 1
+                    if readable == wanted:
+                        break
+        return max(0, readable - skip)
 
     def list(self, object_name: str, options: Mapping[str, Any], kind: str = "script") -> dict[str, Any]:
         """A page: ``{object: 'list', data, hasMore}`` (limit + 1 rows are read).

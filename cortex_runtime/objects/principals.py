@@ -93,7 +93,14 @@ class Principal:
     def is_authenticated(self) -> bool:
         return self._id not in (ANONYMOUS, PUBLIC)
 
+    @functools.cached_property
+    def _held(self) -> frozenset[ObjectId]:
+        # Fields are frozen, so the expansion is too: kept on the instance (an ACL check asks per document).
+        return expand_roles(self.roles, self.includes)
+
     def all_roles(self, extra: tuple[ObjectId, ...] = ()) -> frozenset[ObjectId]:
+        if not extra:
+            return self._held
         return expand_roles(tuple(self.roles) + tuple(extra), self.includes)
 
     def expand(self, roles: Iterable[ObjectId]) -> frozenset[ObjectId]:

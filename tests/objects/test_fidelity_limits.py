@@ -86,6 +86,16 @@ def test_count_limits(runtime: Runtime, org: Any) -> None:
     query_fault(runtime, org, "return org.objects.c_fids.find().skip(-1).count()", SKIP_RANGE)
 
 
+@pytest.mark.parametrize(("skip", "limit"), [(0, None), (5, None), (5, 7), (0, 30), (24, 3), (30, None), (3, 1)])
+def test_count_is_the_number_a_find_with_the_same_skip_and_limit_returns(runtime: Runtime, org: Any, skip: int, limit: int | None) -> None:
+    # count() counts without reading out (no sort, no shaping) and stops at the limit: the same number.
+    layer = runtime.layer(org[0], org[1])
+    options: dict[str, Any] = {"skip": skip, "where": {"c_n": {"$gte": 2}}}
+    if limit is not None:
+        options["limit"] = limit
+    assert layer.count("c_fid", options) == len(list(layer.iterate("c_fid", options))) == max(0, min(23 - skip, limit or 99))
+
+
 def test_count_on_a_pipeline_is_refused(runtime: Runtime, org: Any) -> None:
     # Scripts' AggregationCursor has no count(); the driver's count operation is where it shows.
     layer = runtime.layer(org[0], org[1])
