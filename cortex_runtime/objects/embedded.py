@@ -463,7 +463,7 @@ for _module in (mongomock_collection, mongomock_aggregate, mongomock_database):
 
 # What a read copies out of the store: immutable values are shared as they are (mongomock copies
 # each ObjectId and datetime through copy.copy, most of a large read's cost).
-_IMMUTABLE = frozenset({str, int, float, bool, type(None), bytes, ObjectId, datetime})
+_IMMUTABLE = _PLAIN | {datetime}
 _copy_field_generic = mongomock_collection._copy_field
 
 
