@@ -44,6 +44,8 @@ from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
+from pymongo.errors import DuplicateKeyError
+
 from ..clock import ensure_utc
 from ..faults import Fault
 from ..objects.store import map_store_errors
@@ -209,11 +211,13 @@ class JobStore:
                 return _job({**existing, **fields})
             fields["next_run"] = _to_db(trigger.next(now))
             if existing is None:
-                created = self._jobs.update_one(key, {"$set": fields, "$setOnInsert": dict(_NO_LEASE)}, upsert=True)
-                if created.upserted_id is not None:
-                    doc = {"_id": created.upserted_id, **key, **_NO_LEASE, **fields}
-                else:
-                    doc = self._jobs.find_one(key)  # another caller created it since the read (on a server)
+                doc = {**key, **_NO_LEASE, **fields}
+                try:
+                    self._jobs.insert_one(doc)  # sets doc["_id"]
+                except DuplicateKeyError:
+                    # Another caller created it since the read (on a server): update that one.
+                    self._jobs.update_one(key, {"$set": fields})
+                    doc = self._jobs.find_one(key)
             else:
                 self._jobs.update_one(key, {"$set": fields})
                 doc = {**existing, **fields}

@@ -249,3 +249,24 @@ def test_an_upsert_that_loses_a_create_race_updates_the_winner(store: Store, mon
     assert (loser.id, loser.next_run, loser.payload) == (winner.id, at(10), {"by": "loser"})
     assert store.jobs.count_documents({"org": ORG, "name": "raced"}) == 1
     assert [job.next_run for job in jobs.acquire_due("a", at(10), LEASE, 10)] == [at(10)]
+
+
+def test_a_job_created_by_another_caller_between_read_and_write_is_updated_not_doubled(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    # upsert reads, then inserts; a creator in between (another server process) makes the insert a
+    # duplicate, and the upsert updates that job instead.
+    jobs = JobStore(store)
+    jobs.upsert(ORG, "raced", "*/10 * * * *", {"from": "other"}, START)
+    collection = store.jobs
+    real_find_one = collection.find_one
+    calls = []
+
+    def find_one(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return None if len(calls) == 1 else real_find_one(*args, **kwargs)
+
+    monkeypatch.setattr(collection, "find_one", find_one)
+    job = JobStore(store).upsert(ORG, "raced", "*/5 * * * *", {"from": "me"}, START)
+    monkeypatch.undo()
+    assert (job.cron, dict(job.payload)) == ("*/5 * * * *", {"from": "me"})
+    assert store.jobs.count_documents({"org": ORG, "name": "raced"}) == 1
+    assert store.jobs.find_one({"org": ORG, "name": "raced"})["cron"] == "*/5 * * * *"
