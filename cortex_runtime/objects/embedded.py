@@ -172,7 +172,8 @@ class _IndexedCollectionStore(CollectionStore):
                     self._buckets[prefix] = {}
                     self._loose[prefix] = {}
                     for key, doc in self._documents.items():
-                        self._add(prefix, key, tuple(_doc_value(doc, field) for field in prefix))
+                        keys = self._keys_of.setdefault(key, {})
+                        self._add(prefix, key, tuple(_doc_value(doc, field) for field in prefix), keys, self._seq.get(key, -1))
             if index_dict.get("expireAfterSeconds") is not None:
                 heap = self._ttl[index_name] = []
                 for key, doc in self._documents.items():
@@ -257,19 +258,8 @@ class _IndexedCollectionStore(CollectionStore):
             seq = self._seq[key] = next(self._counter)
         values = {field: _doc_value(doc, field) for field in self._fields}
         keys: dict[tuple[str, ...], Any] = {}
-        for prefix in self._keyed:  # _add, inlined: this runs on every write
-            key_values = tuple([values[field] for field in prefix])
-            if _LOOSE in key_values:
-                self._loose[prefix][key] = None
-                keys[prefix] = _LOOSE
-                continue
-            bucket = self._buckets[prefix].get(key_values)
-            if bucket is None:
-                bucket = self._buckets[prefix][key_values] = {}
-            elif bucket and self._seq.get(next(reversed(bucket)), -1) > seq:
-                self._disordered.add((prefix, key_values))
-            bucket[key] = None
-            keys[prefix] = key_values
+        for prefix in self._keyed:
+            self._add(prefix, key, tuple([values[field] for field in prefix]), keys, seq)
         if keys:
             self._keys_of[key] = keys
         for name, heap in self._ttl.items():
@@ -278,14 +268,16 @@ class _IndexedCollectionStore(CollectionStore):
         self.version += 1
         self._server.changed()
 
-    def _add(self, prefix: tuple[str, ...], key: Any, values: tuple[Any, ...]) -> None:
-        keys = self._keys_of.setdefault(key, {})
+    def _add(self, prefix: tuple[str, ...], key: Any, values: tuple[Any, ...], keys: dict[tuple[str, ...], Any], seq: int) -> None:
+        """Put ``key`` in ``prefix``'s bucket for ``values``, recording it in ``keys`` (its ``_keys_of`` entry)."""
         if _LOOSE in values:
             self._loose[prefix][key] = None
             keys[prefix] = _LOOSE
             return
-        bucket = self._buckets[prefix].setdefault(values, {})
-        if bucket and self._seq.get(next(reversed(bucket)), -1) > self._seq.get(key, -1):
+        bucket = self._buckets[prefix].get(values)
+        if bucket is None:
+            bucket = self._buckets[prefix][values] = {}
+        elif bucket and self._seq.get(next(reversed(bucket)), -1) > seq:
             self._disordered.add((prefix, values))
         bucket[key] = None
         keys[prefix] = values
