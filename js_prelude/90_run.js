@@ -55,20 +55,20 @@ const require = function require(name) {
   // every global read-only and non-configurable.
   const globals = { eval: refuse, Function: refuse, global: globalThis, require: require };
   for (const name in globals) Object.defineProperty(globalThis, name, { value: globals[name], enumerable: false });
-  // The rest are evaluated on first use: "unit:global" pairs. Once globalThis is frozen the
+  // The rest are evaluated on first use: "unit global" pairs. Once globalThis is frozen the
   // accessor cannot be replaced, so it stays and returns the unit's value. A bound function
   // per global, not a closure: it is made without compiling anything.
   const lazy = function (unit, name) {
     return __cx_unit(unit)[name];
   };
   const pairs = (
-    "objectid:ObjectID objectid:ObjectId util:Buffer faults:Fault stacktrace:getCurrentStackTrace console:console " +
-    "consts:consts script:script timers:setTimeout timers:setInterval timers:setImmediate timers:clearTimeout " +
-    "timers:clearInterval timers:clearImmediate objects:CortexObject org:org"
+    "objectid ObjectID objectid ObjectId util Buffer faults Fault stacktrace getCurrentStackTrace console console " +
+    "consts consts script script timers setTimeout timers setInterval timers setImmediate timers clearTimeout " +
+    "timers clearInterval timers clearImmediate objects CortexObject org org"
   ).split(" ");
-  for (let i = 0; i < pairs.length; i++) {
-    const pair = pairs[i].split(":");
-    Object.defineProperty(globalThis, pair[1], { enumerable: false, get: lazy.bind(null, pair[0], pair[1]) });
+  for (let i = 0; i < pairs.length; i += 2) {
+    // enumerable is given because the engine's own console global is enumerable.
+    Object.defineProperty(globalThis, pairs[i + 1], { enumerable: false, get: lazy.bind(null, pairs[i], pairs[i + 1]) });
   }
   Object.freeze(Object);
   Object.freeze(globalThis);

@@ -194,6 +194,24 @@ def test_prelude_units_are_ascii_and_the_eager_part_is_small():
     assert not set(EAGER_FILES) & {f"{name}.js" for name in prelude.units}
 
 
+def test_the_prelude_is_loaded_without_its_comment_lines_and_keeps_its_line_numbers():
+    from cortex_runtime.sandbox.prelude import _without_comment_lines
+    from cortex_runtime.sandbox.resources import js_prelude_dir
+
+    prelude = load_prelude()
+    root = js_prelude_dir()
+    eager = "\n".join(root.joinpath(name).read_text(encoding="utf-8") for name in EAGER_FILES)
+    assert prelude.eager.count("\n") == eager.count("\n")
+    assert "// " not in "".join(line for line in prelude.eager.split("\n") if line.lstrip().startswith("//"))
+    assert len(prelude.eager) < 0.7 * len(eager)
+    for line, original in zip(prelude.eager.split("\n"), eager.split("\n")):
+        assert line == ("" if original.lstrip().startswith("//") else original)
+    # A template literal could hold a line that looks like a comment: such a file is kept whole.
+    template = "const a = `\n// not a comment\n`;\n// a comment\n"
+    assert _without_comment_lines(template) == template
+    assert _without_comment_lines("const a = 1; // kept\n  // dropped\nconst b = 2;") == "const a = 1; // kept\n\nconst b = 2;"
+
+
 def test_a_run_that_touches_nothing_asks_the_host_for_nothing(fresh, monkeypatch):
     asked: list[str] = []
     config_reply = fresh._config_reply

@@ -43,7 +43,21 @@ def _ascii(name: str, text: str) -> str:
     # A non-ASCII source crosses into the engine several times slower.
     if not text.isascii():
         raise ValueError(f"js_prelude/{name} must be ASCII")
-    return text
+    return _without_comment_lines(text)
+
+
+def _without_comment_lines(text: str) -> str:
+    """The source with its whole-line ``//`` comments emptied, so line numbers stay as they are.
+
+    The engine reads every comment character of the eager files in every context it builds
+    (about 4% of a build), and of a unit each time a run loads it. Only safe where no template
+    literal could hold such a line, so a file with a backtick outside its comments is kept whole.
+    """
+    lines = text.split("\n")
+    comment = [line.lstrip().startswith("//") for line in lines]
+    if any("`" in line for line, is_comment in zip(lines, comment) if not is_comment):
+        return text
+    return "\n".join("" if is_comment else line for line, is_comment in zip(lines, comment))
 
 
 def load_prelude() -> Prelude:
