@@ -8,16 +8,17 @@ Run from the repository root:
 Both servers host the same signed contract (``POST /{org}/v2/sys/script_runner``,
 HMAC-signed, nonces refused twice, ``{"object":"result","data":...}``); the Node one is
 bench/node_runner_host.js, a fresh ``vm`` context per request with no store, object layer
-or metering, as a floor for what a host of this contract costs. Node's host runs first,
-then ours (``cortex-runtime serve --port 0 --org bench``, ``--ephemeral`` when available),
-each driven by bench/load_client.js at 1 and 16 requests in flight: a warm-up, then a
+or metering, as a floor for what a host of this contract costs. Node's host and ours
+(``cortex-runtime serve --port 0 --org bench``, ``--ephemeral`` when available) are each
+driven by bench/load_client.js at 1 and 16 requests in flight: a warm-up, then a
 fixed count of freshly signed ``{"script": "return 1"}`` requests. Every response must be
 200 with data 1, else the bench aborts (exit 1). Servers are always stopped at the end.
 
-Both servers stay up for the whole bench and are measured in rounds, Node then ours at each
-level, so that a change in the machine's speed (other tenants, frequency) affects both sides of a
-ratio alike; each figure is the median over the rounds, and each ratio the median of the
-per-round ratios.
+Both servers stay up for the whole bench and are measured in rounds (4 by default), at each
+level one after the other, Node first in odd rounds and ours first in even ones, so that a change
+in the machine's speed (other tenants, frequency) affects both sides of a ratio alike and a drift
+within a round favours neither; each figure is the median over the rounds, and each ratio the
+median of the per-round ratios.
 
 Printed: req/s, p50 and p99 per server and N, the CPU each side spent per request (the
 client shares the machine's cores with the server), and the ratios ours/Node with their
@@ -60,7 +61,7 @@ TARGETS = {
 
 
 def measure_round(servers: list[ServerProcess], counts: dict[int, int], warmup: int) -> dict[str, dict[int, Load]]:
-    """One round: each level, each server in turn (same order every round)."""
+    """One round: each level, each server in turn, in the order given."""
     results: dict[str, dict[int, Load]] = {server.name: {} for server in servers}
     for clients in LEVELS:
         for server in servers:
@@ -108,10 +109,10 @@ RATIOS: dict[str, Callable[[Load, Load], float]] = {
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer requests (a few seconds)")
-    parser.add_argument("--rounds", type=int, default=None, help="rounds of measurements (default 3, 1 with --quick)")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds of measurements (default 4, 1 with --quick)")
     args = parser.parse_args(argv)
     counts, warmup = ({1: 150, 16: 200}, 20) if args.quick else ({1: 1000, 16: 1500}, 150)
-    args.rounds = max(1, args.rounds or (1 if args.quick else 3))
+    args.rounds = max(1, args.rounds or (1 if args.quick else 4))
 
     node_version = subprocess.run([node_binary(), "--version"], capture_output=True, text=True).stdout.strip()
     ours_command, ephemeral = our_server_command()
@@ -135,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{server.name}: pid {server.pid}, {server.info['url']}, ready after {server.startup_s:.2f} s", flush=True)
         for number in range(1, args.rounds + 1):
             started = time.perf_counter()
-            rounds.append(measure_round([node, ours], counts, warmup))
+            order = [node, ours] if number % 2 else [ours, node]
+            rounds.append(measure_round(order, counts, warmup))
             print(f"  round {number}/{args.rounds} in {time.perf_counter() - started:.1f} s", flush=True)
     except BenchError as error:
         print(f"\nBENCHMARK ABORTED: {error}", file=sys.stderr, flush=True)
