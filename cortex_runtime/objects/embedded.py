@@ -502,7 +502,7 @@ def _check_null_characters(data: Mapping[str, Any]) -> None:
     for field, value in data.items():
         if "\0" in field:
             raise InvalidDocument(f"Field names cannot contain the null character (found: {field})")
-        if type(value) is dict or (type(value) not in _PLAIN and isinstance(value, Mapping)):
+        if type(value) is dict or (type(value) not in _IMMUTABLE and isinstance(value, Mapping)):
             _check_null_characters(value)
 
 

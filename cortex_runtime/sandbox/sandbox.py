@@ -210,7 +210,7 @@ class ContextPool:
             pass
         return building.ctx
 
-    def _step(self, building: _Building, preload: bool) -> bool:
+    def _step(self, building: _Building, preload: bool, drain: bool = True) -> bool:
         """One stage of a build; False once the context is ready. Each stage holds the GIL
         for a few hundred microseconds at most, so a refill can stop between them."""
         ctx, stage = building.ctx, building.stage
@@ -220,8 +220,10 @@ class ContextPool:
             ctx.eval(self._prelude.eager)
         elif stage == 1:
             # The engine lets go of the GIL the first time a context waits for promise jobs, and
-            # getting it back behind a busy thread can take milliseconds: pay that here, not in the run.
-            ctx.drain_jobs()
+            # getting it back behind a busy thread can take milliseconds: a spare pays that here, not
+            # in the run. A context built for the run at hand skips it: the run's own wait pays it once.
+            if drain:
+                ctx.drain_jobs()
         elif stage == 2 and preload:
             for name, factory in self._preloads():
                 # Parsed, not run: the factory runs in the run that requires it, as any module does.
@@ -241,10 +243,8 @@ class ContextPool:
         spares = self._spares(key)
         if spares:
             return spares.pop()
-        building = self._partial(key)
-        if building is None:
-            return self.build(memory_bytes, stack_bytes)
-        while self._step(building, preload=False):
+        building = self._partial(key) or _Building(Context(memory_bytes=memory_bytes, stack_bytes=stack_bytes))
+        while self._step(building, preload=False, drain=False):
             pass
         return building.ctx
 
