@@ -10,6 +10,7 @@ it defines.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib.resources.abc import Traversable
 
 from .resources import js_prelude_dir
 
@@ -39,10 +40,12 @@ def _unit_name(file_name: str) -> str:
     return name if prefix.isdigit() and name else stem
 
 
-def _ascii(name: str, text: str) -> str:
+def _source(path: Traversable) -> str:
+    """A prelude file as the engine gets it: ASCII, without its comment lines."""
+    text = path.read_text(encoding="utf-8")
     # A non-ASCII source crosses into the engine several times slower.
     if not text.isascii():
-        raise ValueError(f"js_prelude/{name} must be ASCII")
+        raise ValueError(f"js_prelude/{path.name} must be ASCII")
     return _without_comment_lines(text)
 
 
@@ -50,7 +53,7 @@ def _without_comment_lines(text: str) -> str:
     """The source with its whole-line ``//`` comments emptied, so line numbers stay as they are.
 
     The engine reads every comment character of the eager files in every context it builds
-    (about 4% of a build), and of a unit each time a run loads it. Only safe where no template
+    (about 4% of evaluating them), and of a unit each time a run loads it. Only safe where no template
     literal could hold such a line, so a file with a backtick outside its comments is kept whole.
     """
     lines = text.split("\n")
@@ -62,9 +65,9 @@ def _without_comment_lines(text: str) -> str:
 
 def load_prelude() -> Prelude:
     root = js_prelude_dir()
-    eager = "\n".join(_ascii(name, root.joinpath(name).read_text(encoding="utf-8")) for name in EAGER_FILES)
+    eager = "\n".join(_source(root.joinpath(name)) for name in EAGER_FILES)
     units = {
-        _unit_name(entry.name): _ascii(entry.name, entry.read_text(encoding="utf-8"))
+        _unit_name(entry.name): _source(entry)
         for entry in sorted(root.iterdir(), key=lambda e: e.name)
         if entry.name.endswith(".js") and entry.name not in EAGER_FILES
     }

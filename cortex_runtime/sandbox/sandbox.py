@@ -205,8 +205,10 @@ class ContextPool:
         """A fresh context: a new runtime with the eager prelude evaluated (and the
         function that gives it the other units' sources when it needs them); with
         ``preload``, the hot npm libraries parsed in too (only for spares, off the response path)."""
-        building = _Building(Context(memory_bytes=memory_bytes, stack_bytes=stack_bytes))
-        while self._step(building, preload):
+        return self._finish(_Building(Context(memory_bytes=memory_bytes, stack_bytes=stack_bytes)), preload=preload)
+
+    def _finish(self, building: _Building, *, preload: bool, drain: bool = True) -> Context:
+        while self._step(building, preload, drain):
             pass
         return building.ctx
 
@@ -244,9 +246,7 @@ class ContextPool:
         if spares:
             return spares.pop()
         building = self._partial(key) or _Building(Context(memory_bytes=memory_bytes, stack_bytes=stack_bytes))
-        while self._step(building, preload=False, drain=False):
-            pass
-        return building.ctx
+        return self._finish(building, preload=False, drain=False)
 
     def ready(self, memory_bytes: int, stack_bytes: int) -> bool:
         """Whether a spare is waiting for the next run with these sizes."""
