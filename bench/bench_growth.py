@@ -14,7 +14,7 @@ leaves a log record and a remembered nonce; and measures both p50s again. Printe
 p50 pairs with the ratio after/fresh, then starts a second, fresh server and measures it and the loaded
 one in turns (three rounds): the target (<= 1.2, reported, not asserted) is on the median of those paired
 ratios, since the machine's speed drifts between the first and the last measurement. Also the server's
-RSS (VmRSS) fresh and after, and the number of log records it keeps when
+RSS (VmRSS, with its engine processes) fresh and after, and the number of log records it keeps when
 ``org.objects.logs.find().count()`` works. Every response must be 200 with data 1, else
 the bench aborts (exit 1). The server is always stopped at the end.
 

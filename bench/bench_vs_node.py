@@ -21,7 +21,8 @@ within a round favours neither; each figure is the median over the rounds, and e
 median of the per-round ratios.
 
 Printed: req/s, p50 and p99 per server and N, the CPU each side spent per request (the
-client shares the machine's cores with the server), and the ratios ours/Node with their
+client shares the machine's cores with the server; our server's CPU includes its engine
+processes, which ``serve`` runs scripts in), and the ratios ours/Node with their
 targets: req/s at 16 >= 0.5, p99 at 16 <= 3, p50 at 1 <= 2, plus the ratio of server CPU
 per request. Targets are reported, not asserted; nothing is asserted about absolute times.
 The servers are measured one after the other within each round; the per-round ratios show how

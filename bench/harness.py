@@ -160,17 +160,48 @@ class ServerProcess:
 
     # ---- /proc ----------------------------------------------------------------------
 
+    def family(self) -> list[int]:
+        """The server's pid and its live children's (``serve`` runs scripts in engine processes)."""
+        pids = [self.pid]
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == self.pid:
+                pids.append(int(entry.name))
+        return pids
+
     def cpu_seconds(self) -> float:
-        """User + system CPU time of the server process so far (all its threads)."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of stat(5)
-        return (utime + stime) / os.sysconf("SC_CLK_TCK")
+        """User + system CPU time so far of the server process (all its threads), its live
+        children and the children it has reaped."""
+        total = 0
+        for pid in self.family():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # a child that just ended
+            total += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat(5)
+            if pid == self.pid:
+                total += int(fields[13]) + int(fields[14])  # cutime, cstime of reaped children
+        return total / os.sysconf("SC_CLK_TCK")
 
     def rss_kb(self) -> int:
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        raise BenchError(f"no VmRSS for pid {self.pid}")
+        """VmRSS of the server process plus its live children's."""
+        total = None
+        for pid in self.family():
+            try:
+                lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+            except OSError:
+                continue
+            for line in lines:
+                if line.startswith("VmRSS:"):
+                    total = (total or 0) + int(line.split()[1])
+        if total is None:
+            raise BenchError(f"no VmRSS for pid {self.pid}")
+        return total
 
 
 # ---- the load client -------------------------------------------------------------------

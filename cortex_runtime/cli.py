@@ -114,7 +114,7 @@ def _serve(args: argparse.Namespace) -> int:
     if uri and (args.data or args.ephemeral):
         print(f"note: {'--data' if args.data else '--ephemeral'} does not apply with a MongoDB server; the data stays on the server.", file=sys.stderr)
     try:
-        runtime = Runtime(mongodb_uri=uri, data_dir=data_dir)
+        runtime = Runtime(mongodb_uri=uri, data_dir=data_dir, engine=getattr(args, "engine", "process"))
     except Fault as fault:
         print(json.dumps(fault.to_json()), file=sys.stderr)
         return 1
@@ -422,6 +422,12 @@ def build_parser() -> argparse.ArgumentParser:
     kept = serve.add_mutually_exclusive_group()
     kept.add_argument("--data", metavar="DIR", help=f"keep the embedded store in DIR (default: {DEFAULT_DATA_DIR}/ in the working directory)")
     kept.add_argument("--ephemeral", action="store_true", help="keep the embedded store in memory only")
+    serve.add_argument(
+        "--engine",
+        choices=("process", "inline"),
+        default="process",
+        help="where scripts run: an engine process per serving thread, which builds the next context on another core (default), or inline in the server",
+    )
     serve.add_argument("--watch", action="store_true", help="with --deploy: redeploy DIR when a file in it changes (faults print as file:line:column; the last good version keeps serving)")
     serve.add_argument("--debug-module", action="store_true", help="make require('debug') available to scripts (echo, sleep, log, fault; for tests and development)")
     serve.add_argument("--callout-allow", action="append", default=[], metavar="HOST[:PORT]", help="let require('http') call this host (loopback and private addresses included; repeatable)")

@@ -62,16 +62,18 @@ class Runtime:
         data_dir: Path | None = None,
         sandbox: Sandbox | None = None,
         clock: Clock | None = None,
+        engine: str = "inline",
     ) -> None:
         """``mongodb_uri`` selects a MongoDB server; without one the embedded store is used,
-        kept in ``data_dir`` when given (else in memory)."""
+        kept in ``data_dir`` when given (else in memory). ``engine`` is where scripts run
+        when no ``sandbox`` is given (``Sandbox``'s ``engine``: "inline" or "process")."""
         self.store = Store.open(mongodb_uri, data_dir=data_dir)
         self.orgs = Orgs(self.store)
         self.clock = clock or SystemClock()
         self.jobs = JobStore(self.store)
         self.tokens = Tokens(self.store, self.clock)
         self.modules = ModuleRegistry(standard_modules(self))
-        self.sandbox = sandbox if sandbox is not None else Sandbox(host_api=self.modules)
+        self.sandbox = sandbox if sandbox is not None else Sandbox(host_api=self.modules, engine=engine)
         if sandbox is not None:
             sandbox.host_api = self.modules
         self.deployer = ScriptDeployer(self.sandbox.compiler, self.jobs, self.clock)

@@ -27,11 +27,13 @@ return pristine;
 """
 
 
-@pytest.fixture(scope="module")
-def hostile_sandbox() -> Sandbox:
-    sb = Sandbox(host_api=FaultyModule())
+# Both engines: in this process, and in an engine process (what serve uses).
+@pytest.fixture(scope="module", params=["inline", "process"])
+def hostile_sandbox(request):
+    sb = Sandbox(host_api=FaultyModule(), engine=request.param)
     sb.prepare()
-    return sb
+    yield sb
+    sb.release()
 
 
 @pytest.fixture(scope="module")

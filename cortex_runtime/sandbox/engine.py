@@ -13,6 +13,7 @@ nothing else in the project sees a jsbox exception.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 import jsbox
@@ -155,6 +156,20 @@ class Context:
             raise ScriptThrew(str(exc.name or "Error"), str(exc.message or exc), str(exc.stack or "")) from exc
         except (TypeError, ValueError) as exc:
             raise ScriptThrew("TypeError", f"result could not be converted: {exc}", "") from exc
+
+    def first_step(self, begin: str, timeout: float | None = None) -> object:
+        """Evaluate a run's ``__cx_begin(...)`` call (js_prelude/90_run.js) and carry the run to
+        its first step: ``__cx_finish()`` when main hit a limit, else, once the promise jobs
+        have run, ``__cx_step()``. One call, so that an engine process answers it in one trip."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+
+        def left() -> float | None:
+            return None if deadline is None else deadline - time.monotonic()
+
+        if self.eval(begin, timeout) is True:
+            return self.eval("__cx_finish()", left())
+        self.drain_jobs(left())
+        return self.eval("__cx_step()", left())
 
     def drain_jobs(self, timeout: float | None = None) -> None:
         """Run every pending promise job (microtask) until none is left."""

@@ -28,6 +28,7 @@ from ..faults import Fault
 from .codec import decode, encode, loads, to_plain
 from .compiler import CompileCache, CompiledScript, Compiler, default_cache_dir
 from .engine import Context, EngineError, Interrupted, ScriptThrew
+from .engine_process import ProcessContextPool, RemoteContext
 from .loader import LibrarySource, MappingLibraries, ModuleLoader
 from .npm import NpmPackages
 from .prelude import UNIT_SOURCE_FUNCTION, Prelude, load_prelude
@@ -347,14 +348,25 @@ class Sandbox:
         pool_size: int = 1,
         env_host: str = "localhost",
         sleep: Callable[[float], None] = time.sleep,
+        engine: str = "inline",
     ) -> None:
+        """``engine``: "inline" runs contexts in this process, on the calling thread (tests, the
+        harness, tools); "process" runs them in an engine process per thread, which builds the
+        next context on another core (engine_process.py; what ``serve`` uses)."""
+        if engine not in ("inline", "process"):
+            raise ValueError(f"engine must be 'inline' or 'process', not {engine!r}")
         self.npm = npm if npm is not None else NpmPackages()
         if cache_dir is True:
             cache_dir = default_cache_dir()
         self.compiler = Compiler(self.npm, CompileCache(cache_dir or None))
         self.loader = ModuleLoader(self.compiler, self.npm, max_script_size=limits_for("route").max_script_size)
         self.npm_usage = NpmUsage()
-        self.pool = ContextPool(load_prelude(), pool_size, self._preloads)
+        self.engine = engine
+        self.pool: ContextPool | ProcessContextPool = (
+            ContextPool(load_prelude(), pool_size, self._preloads)
+            if engine == "inline"
+            else ProcessContextPool(self._preloads, self.npm_usage.hot)
+        )
         self.host_api = host_api
         self.env_host = env_host
         self._sleep = sleep
@@ -495,7 +507,7 @@ class Sandbox:
             self.npm_usage.record(run.npm_required)
         return result
 
-    def _drive(self, ctx: Context, run: RunInfo, max_ops: int, compiled: CompiledScript, result: RunResult) -> bool:
+    def _drive(self, ctx: Context | RemoteContext, run: RunInfo, max_ops: int, compiled: CompiledScript, result: RunResult) -> bool:
         """Run main and the event loop, then read the result into ``result``.
 
         True when the driver's final envelope was read (its op count is in the stats)."""
@@ -504,25 +516,21 @@ class Sandbox:
             f"{compiled.code}\n}})"
         )
         try:
-            if ctx.eval(begin, run.time_left()) is True:
-                step = ctx.eval("__cx_finish()", run.time_left())
-            else:
-                while True:
-                    ctx.drain_jobs(run.time_left())
-                    step = ctx.eval("__cx_step()", run.time_left())
-                    if isinstance(step, str):
-                        break
-                    if isinstance(step, bool) or not isinstance(step, (int, float)) or not step >= 0:
-                        raise EngineError("the run's state could not be read")
-                    wait = step / 1000
-                    if wait >= run.time_left():
-                        self._sleep(max(0.0, run.time_left()))
-                        raise Interrupted("next timer is due after the deadline")
-                    if wait > 0:
-                        self._sleep(wait)
-                    if ctx.eval('__cx_units.timers.tick()', run.time_left()) is True:
-                        step = ctx.eval("__cx_finish()", run.time_left())
-                        break
+            step = ctx.first_step(begin, run.time_left())
+            while not isinstance(step, str):
+                if isinstance(step, bool) or not isinstance(step, (int, float)) or not step >= 0:
+                    raise EngineError("the run's state could not be read")
+                wait = step / 1000
+                if wait >= run.time_left():
+                    self._sleep(max(0.0, run.time_left()))
+                    raise Interrupted("next timer is due after the deadline")
+                if wait > 0:
+                    self._sleep(wait)
+                if ctx.eval("__cx_units.timers.tick()", run.time_left()) is True:
+                    step = ctx.eval("__cx_finish()", run.time_left())
+                    break
+                ctx.drain_jobs(run.time_left())
+                step = ctx.eval("__cx_step()", run.time_left())
             final = _envelope(step)
         except Interrupted:
             result.fault = limit_fault("timeout")
@@ -565,7 +573,7 @@ class Sandbox:
         return Fault("script.error.unspecified", f"{exc.name}: {exc.message}", trace=exc.stack or None)
 
     @staticmethod
-    def _dead_kind(ctx: Context) -> str | None:
+    def _dead_kind(ctx: Context | RemoteContext) -> str | None:
         """The limit the script hit, when an error escaped the driver itself."""
         try:
             kind = ctx.eval("__cx_r < 0 ? (__cx_dead || 'ops') : __cx_dead", 0.05)
@@ -574,7 +582,7 @@ class Sandbox:
         return kind if kind in ("ops", "memory", "stack") else None
 
     @staticmethod
-    def _ops_used(ctx: Context, run: RunInfo) -> int:
+    def _ops_used(ctx: Context | RemoteContext, run: RunInfo) -> int:
         try:
             return int(ctx.eval("__cx_maxOps - __cx_r", 0.05))  # type: ignore[call-overload]
         except (EngineError, TypeError, ValueError):
