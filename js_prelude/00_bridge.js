@@ -98,11 +98,42 @@ const __cx_e = function (left) {
   if (__cx_r < 0 || __cx_dead) __cx_x();
 };
 
+// On a full heap the engine may not even manage its out-of-memory error and throws null, and
+// any allocation after that can fail the same way. So the prelude holds a reserve: where an
+// exception may be an exhausted heap, dropping the reserve first leaves room to tell it from a
+// script's own `throw null` (a probe twice the reserve's size fails only on a heap that was
+// full) and to unwind. The reserve is taken again when the heap was not full.
+const __cx_RESERVE = 65536;
+let __cx_reserve = new ArrayBuffer(__cx_RESERVE);
+
+const __cx_heapFull = function (e) {
+  if (e !== null) return false;
+  __cx_reserve = null;
+  try {
+    new ArrayBuffer(2 * __cx_RESERVE);
+  } catch (x) {
+    return true;
+  }
+  try {
+    __cx_reserve = new ArrayBuffer(__cx_RESERVE);
+  } catch (x) {
+    // left without a reserve: only the next null goes unexplained
+  }
+  return false;
+};
+
+// A metered loop is left by an exception (see sandbox/meter.js), which drops the reserve when
+// the exception is null. A limit is recorded here, where the loop that hit it still holds its
+// memory; the loop's own frame rethrows.
+const __cx_l = function (e) {
+  if (!__cx_dead) __cx_dead = __cx_limitKind(e) || (__cx_heapFull(e) ? "memory" : null);
+};
+
 // Top of every catch block.
 const __cx_c = function (e) {
   if (e === __cx_EXIT) throw e;
   if (__cx_dead) throw e;
-  const kind = __cx_limitKind(e);
+  const kind = __cx_limitKind(e) || (__cx_heapFull(e) ? "memory" : null);
   if (kind) {
     __cx_dead = kind;
     throw e;

@@ -12,13 +12,15 @@
 //   __cx_x() throws the ops fault (and keeps throwing: limits are terminal)
 //   __cx_c(e) at the top of every catch: rethrows limit faults and script.exit
 //   __cx_f() at the top of every finally: rethrows once the run is dead
+//   __cx_l(e) when a loop is left by an exception: records a limit (a null one from a full heap is
+//     the memory limit); the loop rethrows
 "use strict";
 
 var METER = "--__cx_r<0&&__cx_x();";
 var METER_EXPR = "--__cx_r<0&&__cx_x(),";
 var BATCH = 4096;
 var LOOP_OPEN = "{let __cx_n=" + BATCH + ";try{";
-var LOOP_CLOSE = "}finally{__cx_e(__cx_n)}}";
+var LOOP_CLOSE = "}catch(__cx_z){__cx_z===null&&(__cx_reserve=null);__cx_l(__cx_z);throw __cx_z}finally{__cx_e(__cx_n)}}";
 var LOOP_METER = "if(!--__cx_n)__cx_n=__cx_b();";
 var RESERVED = /^__cx/;
 
