@@ -260,8 +260,8 @@ class ContextPool:
     def refill_one(self, memory_bytes: int, stack_bytes: int, stop: Callable[[], bool] | None = None) -> bool:
         """Build one spare if the pool is short; True when it built one.
 
-        With ``stop``, the build yields the GIL between its stages and ends early once ``stop()``
-        is true (a request came in): what it built so far is kept for the next ``take`` or refill."""
+        With ``stop``, asked between the build's stages, the build ends early once ``stop()`` is true
+        (a request came in): what it built so far is kept for the next ``take`` or refill."""
         key = (memory_bytes, stack_bytes)
         spares = self._spares(key)
         if len(spares) >= self._size:
@@ -273,7 +273,6 @@ class ContextPool:
             building = _Building(Context(memory_bytes=memory_bytes, stack_bytes=stack_bytes))
         while True:
             if stop is not None:
-                time.sleep(0)  # the event loop may be waiting to hand over a request
                 if stop():
                     partials = getattr(self._local, "partials", None)
                     if partials is None:

@@ -15,6 +15,7 @@ import atexit
 import logging
 import queue
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -130,6 +131,9 @@ class ScriptsThread:
             loop.call_soon_threadsafe(_settle, future, *outcome)
 
     def _waiting(self) -> bool:
+        # Asked between the stages of a build: the zero sleep lets the event loop, waiting for the
+        # GIL, hand over a request that came in meanwhile.
+        time.sleep(0)
         return not self._calls.empty()
 
     def _refill(self) -> bool:
