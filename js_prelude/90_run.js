@@ -132,7 +132,7 @@ const __cx_finish = function () {
   if (__cx_dead) return '{"dead":"' + __cx_dead + '","ok":false' + ops + "}";
   const type = typeof __cx_value;
   const plain = __cx_value == null || type === "string" || type === "number" || type === "boolean";
-  if (plain && __cx_outcome === "value" && !__cx_units.modules && !__cx_configValue) {
+  if (plain && __cx_outcome === "value" && !__cx_units.response && !__cx_configValue) {
     const text = __cx_value === undefined ? '{"$cx":"undefined"}' : __cx_stringify(__cx_value);
     return '{"dead":null,"ok":true' + ops + ',"r":{"v":' + text + "}}";
   }

@@ -14,8 +14,8 @@ const __cx_envelope = function (ok, opsUsed, extra) {
 };
 
 const __cx_responseText = function () {
-  const modules = __cx_units.modules;
-  return modules ? modules.responseText() : "";
+  const response = __cx_units.response;
+  return response ? response.responseText() : "";
 };
 
 // Triggers of one operation share a memo: it goes back to the host with the result.

@@ -189,7 +189,7 @@ def test_spares_are_per_memory_and_stack_size():
 
 def test_prelude_units_are_ascii_and_the_eager_part_is_small():
     prelude = load_prelude()
-    assert set(prelude.units) >= {"codec", "faults", "objectid", "console", "consts", "script", "timers", "modules", "objects", "org"}
+    assert set(prelude.units) >= {"codec", "faults", "objectid", "console", "consts", "script", "timers", "modules", "request", "response", "objects", "org"}
     assert all(source.isascii() for source in prelude.units.values())
     assert not set(EAGER_FILES) & {f"{name}.js" for name in prelude.units}
 
@@ -220,6 +220,23 @@ def test_a_run_that_touches_nothing_asks_the_host_for_nothing(fresh, monkeypatch
     assert asked == []
     assert fresh.run("return script.type").value == "route"
     assert asked == ["config"]
+
+
+def test_a_run_compiles_only_the_units_it_uses(fresh, monkeypatch):
+    # require('request') and require('response') are units of their own, so a require of
+    # anything else does not compile them, and a plain result still takes the short way out
+    # (no finish unit): a require costs what the module needs, not the whole loader.
+    from cortex_runtime.sandbox.prelude import Prelude
+
+    loaded: list[str] = []
+    unit_source = Prelude.unit_source
+    monkeypatch.setattr(Prelude, "unit_source", lambda self, name: loaded.append(name) or unit_source(self, name))
+    assert fresh.run("return require('util.paths').to({a: {b: 2}}, 'a.b')").value == 2
+    assert "modules" in loaded and "util" in loaded
+    assert not {"request", "response", "finish"} & set(loaded)
+    loaded.clear()
+    assert fresh.run("require('response').setHeader('x-a', '1'); return 1").value == 1
+    assert {"modules", "response", "finish"} <= set(loaded) and "request" not in loaded
 
 
 # The lazily loaded globals as a script can observe them; the same in every fresh run.
@@ -304,7 +321,7 @@ Function.prototype.call = function (self, ...args) { handed.push(this, self, ...
 Function.prototype.apply = function (self, args) { handed.push(this, self, ...(args || [])); return reflectApply(this, self, args || []) };
 Reflect.apply = function (f, self, args) { handed.push(f, self, ...args); return reflectApply(f, self, args) };
 // Stand-in sources a loader reading plain objects would pick up (and evaluate).
-for (const unit of ['codec', 'faults', 'stacktrace', 'objectid', 'console', 'consts', 'script', 'timers', 'modules', 'objects', 'org', 'finish']) {
+for (const unit of ['codec', 'faults', 'stacktrace', 'objectid', 'console', 'consts', 'script', 'timers', 'modules', 'request', 'response', 'objects', 'org', 'finish']) {
   Object.defineProperty(Object.prototype, unit, {
     configurable: true,
     get() { return '[].constructor.prototype.pwned = 1' },
@@ -319,6 +336,7 @@ for (const name of names) {
 }
 console.log(Fault.create('kError', 'x'), new ObjectID(), consts.roles.admin, script.principal);
 try { require('faulty').deny() } catch (e) { values.push(e, e.toJSON(), e.trace) }
+values.push(require('request'), require('response'));
 setTimeout(() => {}, 0);
 values.push(org.objects, CortexObject, script, getCurrentStackTrace(), new Error('x').toJSON());
 Function.prototype.call = call;
