@@ -15,7 +15,10 @@
 // Work proportional to an argument's size is charged to the run's ops, as a compiled
 // loop would be: one op per element, one per 16 bytes.
 
-const __cx_call = __cx_unit("codec").call;
+// The codec only when a module calls the host: util.paths, util.values and Buffer never do.
+const __cx_call = function (name, args) {
+  return __cx_unit("codec").call(name, args);
+};
 const __cx_requireModule = function (name) {
   return __cx_unit("modules").require(name, 1);
 };
@@ -116,8 +119,6 @@ const __cx_hexDecode = function (text) {
   }
   return out;
 };
-
-const __cx_codec = __cx_unit("codec");
 
 class Buffer extends Uint8Array {
   static from(value, encodingOrOffset, length) {

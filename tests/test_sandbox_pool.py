@@ -224,8 +224,9 @@ def test_a_run_that_touches_nothing_asks_the_host_for_nothing(fresh, monkeypatch
 
 def test_a_run_compiles_only_the_units_it_uses(fresh, monkeypatch):
     # require('request') and require('response') are units of their own, so a require of
-    # anything else does not compile them, and a plain result still takes the short way out
-    # (no finish unit): a require costs what the module needs, not the whole loader.
+    # anything else does not compile them, a module that never calls the host does not load
+    # the codec, and a plain result still takes the short way out (no finish unit): a require
+    # costs what the module needs, not the whole loader.
     from cortex_runtime.sandbox.prelude import Prelude
 
     loaded: list[str] = []
@@ -233,7 +234,7 @@ def test_a_run_compiles_only_the_units_it_uses(fresh, monkeypatch):
     monkeypatch.setattr(Prelude, "unit_source", lambda self, name: loaded.append(name) or unit_source(self, name))
     assert fresh.run("return require('util.paths').to({a: {b: 2}}, 'a.b')").value == 2
     assert "modules" in loaded and "util" in loaded
-    assert not {"request", "response", "finish"} & set(loaded)
+    assert not {"request", "response", "finish", "codec"} & set(loaded)
     loaded.clear()
     assert fresh.run("require('response').setHeader('x-a', '1'); return 1").value == 1
     assert {"modules", "response", "finish"} <= set(loaded) and "request" not in loaded
