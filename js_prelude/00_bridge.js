@@ -24,15 +24,20 @@ const __cx_InternalError = typeof InternalError === "function" ? InternalError :
 // ---- prelude units -----------------------------------------------------------
 // Most of the prelude is not evaluated when a context is built: parsing is what a
 // fresh context costs, and most runs use little of it. Every other file is a unit,
-// evaluated on first use: its source comes from the host (__cx_source, captured
-// above: name -> text) and runs through the evaluator captured above, which only the
-// prelude holds. A unit is a strict script whose value is its exports; its own
-// bindings stay in its eval scope, and it reaches the eager ones (00_bridge.js,
-// 05_errors.js, 90_run.js) by name.
+// evaluated on first use. A unit's source is the body of a strict function that returns
+// its exports; the host gives it wrapped as a function expression (__cx_source, captured
+// above: name -> text, and takes note of which units a run used) and it is compiled through
+// the evaluator captured above, which only the prelude holds. Its own bindings stay in its
+// function, and it reaches the eager ones (00_bridge.js, 05_errors.js, 90_run.js) by name.
 const __cx_units = Object.create(null);
 
+// Units the host compiled into this context when it built it (the units recent runs used,
+// sandbox.py ContextPool): name -> the unit's function, not yet called. Called on first use,
+// as a unit compiled then would be, so nothing of a run is read before the run touches it.
+const __cx_prepared = Object.create(null);
+
 // npm library factories the host parsed into this context when it built it (the libraries
-// recent runs required, sandbox.py NpmUsage): name -> factory, run only if required.
+// recent runs required, sandbox.py RecentUse): name -> factory, run only if required.
 const __cx_preloaded = Object.create(null);
 
 const __cx_unit = function (name) {
@@ -41,7 +46,13 @@ const __cx_unit = function (name) {
     // Marked while it loads: a unit that needs itself gets null and fails.
     __cx_units[name] = null;
     try {
-      unit = __cx_eval(__cx_source(name));
+      const body = __cx_prepared[name];
+      if (body === undefined) {
+        unit = __cx_eval(__cx_source(name, true))();
+      } else {
+        __cx_source(name, false); // the host only takes note that the unit was used
+        unit = body();
+      }
     } finally {
       __cx_units[name] = unit;
     }

@@ -187,4 +187,4 @@ const __cx_fetchConfig = function () {
   return reply.v;
 };
 
-({ encode: __cx_encode, decode: __cx_decode, call: __cx_call, config: __cx_fetchConfig, marshallingFault: __cx_marshallingFault });
+return { encode: __cx_encode, decode: __cx_decode, call: __cx_call, config: __cx_fetchConfig, marshallingFault: __cx_marshallingFault };

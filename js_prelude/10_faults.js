@@ -231,7 +231,7 @@ const __cx_faultJson = function (e) {
   }
 };
 
-({
+return {
   Fault: Fault,
   faultJson: __cx_faultJson,
   // What Error.prototype's methods and Error.create call with (this, argument) (05_errors.js).
@@ -249,4 +249,4 @@ const __cx_faultJson = function (e) {
   create: function (constructor, obj) {
     return __cx_createError(obj);
   },
-});
+};

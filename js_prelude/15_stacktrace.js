@@ -17,4 +17,4 @@ const getCurrentStackTrace = function getCurrentStackTrace() {
   return __cx_traceOf(stack.split("\n").slice(1).join("\n"));
 };
 
-({ traceOf: __cx_traceOf, getCurrentStackTrace: getCurrentStackTrace });
+return { traceOf: __cx_traceOf, getCurrentStackTrace: getCurrentStackTrace };

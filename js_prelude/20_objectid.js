@@ -75,4 +75,4 @@ class ObjectID {
 Object.freeze(ObjectID.prototype);
 Object.freeze(ObjectID);
 
-({ ObjectID: ObjectID, ObjectId: ObjectID, hex: __cx_hex });
+return { ObjectID: ObjectID, ObjectId: ObjectID, hex: __cx_hex };

@@ -22,4 +22,4 @@ const __cx_seedStart = function (seed) {
   };
 };
 
-({ start: __cx_seedStart });
+return { start: __cx_seedStart };

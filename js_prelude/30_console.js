@@ -48,4 +48,4 @@ const console = Object.freeze({
   groupCollapsed: __cx_consoleNothing,
 });
 
-({ console: console });
+return { console: console };

@@ -199,4 +199,4 @@ for (const key of __cx_ORDER) {
 }
 Object.freeze(consts);
 
-({ consts: consts, roleId: __cx_roleId, expandRoles: __cx_expandRoles, roleCodes: __cx_roleCodes });
+return { consts: consts, roleId: __cx_roleId, expandRoles: __cx_expandRoles, roleCodes: __cx_roleCodes };

@@ -213,4 +213,4 @@ const __cx_wireContext = function (script) {
   return script;
 };
 
-({ script: __cx_wireContext(__cx_makeScript(__cx_config())) });
+return { script: __cx_wireContext(__cx_makeScript(__cx_config())) };

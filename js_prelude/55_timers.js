@@ -85,7 +85,7 @@ const __cx_tick = function () {
   return __cx_dead !== null;
 };
 
-({
+return {
   setTimeout: setTimeout,
   setInterval: setInterval,
   setImmediate: setImmediate,
@@ -94,4 +94,4 @@ const __cx_tick = function () {
   clearImmediate: clearImmediate,
   step: __cx_timerStep,
   tick: __cx_tick,
-});
+};

@@ -91,4 +91,4 @@ const __cx_require = function (name, count) {
   return module.exports;
 };
 
-({ require: __cx_require });
+return { require: __cx_require };

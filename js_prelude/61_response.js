@@ -166,4 +166,4 @@ const __cx_responseText = function () {
   return ',"res":' + __cx_stringify({ status: r.status, headers: headers, body: body });
 };
 
-({ module: __cx_responseModule, responseText: __cx_responseText, cookieName: __cx_cookieName });
+return { module: __cx_responseModule, responseText: __cx_responseText, cookieName: __cx_cookieName };

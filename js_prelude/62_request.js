@@ -97,4 +97,4 @@ const __cx_requestModule = function () {
   return __cx_request;
 };
 
-({ module: __cx_requestModule });
+return { module: __cx_requestModule };

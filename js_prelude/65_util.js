@@ -661,4 +661,4 @@ const __cx_load = function (name) {
   return module;
 };
 
-({ load: __cx_load, names: Object.keys(__cx_factories), Buffer: Buffer });
+return { load: __cx_load, names: Object.keys(__cx_factories), Buffer: Buffer };

@@ -4,7 +4,7 @@
 // config() is undefined. 60_modules.js asks this unit for the function and then puts the
 // host methods (get, set, keys) on it, as on any Python module.
 
-({
+return {
   callable: function () {
     const config = function config(key, value) {
       if (arguments.length === 0) return undefined;
@@ -12,4 +12,4 @@
     };
     return config;
   },
-});
+};

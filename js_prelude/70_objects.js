@@ -1138,10 +1138,10 @@ const __cx_orgObjects = new Proxy(Object.freeze({}), {
   },
 });
 
-({
+return {
   CortexObject: CortexObject,
   orgObjects: __cx_orgObjects,
   principalInstance: __cx_principalInstance,
   orgPrototype: __cx_classFor(CortexObject, "org").prototype,
   BufferedCursor: __cx_BufferedCursor,
-});
+};

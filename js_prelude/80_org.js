@@ -47,4 +47,4 @@ Object.defineProperty(org, "scripts", {
 });
 Object.freeze(org);
 
-({ org: org });
+return { org: org };

@@ -73,4 +73,4 @@ const __cx_await = function (promise) {
   );
 };
 
-({ finish: __cx_finishEnvelope, await: __cx_await });
+return { finish: __cx_finishEnvelope, await: __cx_await };

@@ -248,7 +248,7 @@ def _median_ms(sandbox, source: str, runs: int) -> float:
 def test_requiring_again_is_fast(capsys):
     """Each library, once a workload requires it, required again in a new run: the run's
     time over a bare run's (median of several), each library in a sandbox of its own so
-    the pool parses just that one into its spares (sandbox.py NpmUsage). Printed; the
+    the pool parses just that one into its spares (sandbox.py RecentUse). Printed; the
     bound is generous (the target, 10 ms on the development machine, is in the output)."""
     from cortex_runtime import Sandbox
 

@@ -6,6 +6,7 @@ import gc
 import json
 import threading
 import weakref
+from typing import Any
 
 import pytest
 
@@ -165,7 +166,7 @@ def test_spares_belong_to_the_thread_that_built_them():
 def test_release_frees_this_threads_spares():
     sandbox = Sandbox(cache_dir=None, pool_size=2)
     sandbox.warm()
-    refs = [weakref.ref(ctx) for ctx in sandbox.pool._spares(SIZES)]
+    refs = [weakref.ref(spare.ctx) for spare in sandbox.pool._spares(SIZES)]
     sandbox.release()
     gc.collect()
     assert [ref() for ref in refs] == [None, None]
@@ -396,7 +397,7 @@ def test_a_threads_spares_are_freed_when_the_thread_ends(recwarn):
 
     def serve() -> None:
         sandbox.warm()
-        refs.extend(weakref.ref(ctx) for ctx in sandbox.pool._spares(SIZES))
+        refs.extend(weakref.ref(spare.ctx) for spare in sandbox.pool._spares(SIZES))
         assert sandbox.run("return 1").value == 1
 
     thread = threading.Thread(target=serve)
@@ -436,3 +437,64 @@ def test_a_library_few_runs_require_is_not_preloaded():
     for _ in range(10):
         assert sb.run("return 1").ok
     assert sb.npm_usage.hot() == []
+
+
+def _with_hot_units(sb: Sandbox, source: str, arguments: Any = None, runs: int = 3) -> None:
+    """Run ``source`` a few times, refilling after each, so that its units are hot and the next spare has them compiled in."""
+    for _ in range(runs):
+        assert sb.run(source, arguments=arguments).ok
+        sb.warm_one()
+
+
+def test_hot_prelude_units_are_compiled_into_spares_and_a_run_only_runs_them(monkeypatch):
+    from cortex_runtime.sandbox.prelude import Prelude
+
+    sb = Sandbox(cache_dir=None)
+    _with_hot_units(sb, PROBE, {"shared": ["a"]})
+    hot = sb.pool.unit_usage.hot()
+    assert {"consts", "script", "objects", "org", "faults", "console", "timers"} <= set(hot)
+    asked: list[str] = []
+    unit_source = Prelude.unit_source
+    monkeypatch.setattr(Prelude, "unit_source", lambda self, name: asked.append(name) or unit_source(self, name))
+    assert sb.run(PROBE, arguments={"shared": ["b"]}).value["script"][2] == ["b"]
+    assert asked == []  # every unit it used was compiled into its context beforehand
+    sb.warm_one()
+    assert sorted(asked) == hot  # compiled while building the spare, off the run's path
+    # Nothing of the run is read at build time: each run's script global is its own.
+    assert sb.run(PROBE, arguments={"shared": ["c"]}).value["script"][2] == ["c"]
+    # A context a run builds itself (no spare ready) compiles only what it touches.
+    asked.clear()
+    assert sb.run("return consts.accessLevels.read").value == 4
+    assert sorted(asked) == ["consts", "objectid"]  # its roles are ObjectIDs
+
+
+def test_a_prepared_unit_a_run_changed_is_pristine_in_the_next_run():
+    arguments = {"shared": ["from python"]}
+    baseline = Sandbox(cache_dir=None).run(PROBE, arguments=arguments)
+    sb = Sandbox(cache_dir=None)
+    _with_hot_units(sb, MUTATE + PROBE.replace("return {", "const probe = {", 1), arguments)
+    assert {"faults", "objects", "consts", "script"} <= set(sb.pool.unit_usage.hot())
+    mutated = sb.run(MUTATE, arguments=arguments)
+    assert mutated.value["CortexObject.prototype.read"] == "changed" and mutated.value["Fault.create"] == "changed"
+    sb.warm_one()
+    again = sb.run(PROBE, arguments=arguments)
+    assert again.ok, again.fault
+    assert again.value == baseline.value
+
+
+def test_a_prepared_unit_cannot_reach_the_evaluator_or_the_sources():
+    sb = Sandbox(cache_dir=None)
+    _with_hot_units(sb, REACH)
+    assert {"codec", "objects", "modules", "timers"} <= set(sb.pool.unit_usage.hot())
+    result = sb.run(REACH)
+    assert result.value == {"found": [], "privileged": [], "handed": True, "dynamic": ["EvalError"] * 4}
+
+
+def test_a_unit_fewer_than_half_of_recent_runs_load_is_not_compiled_into_spares():
+    sb = Sandbox(cache_dir=None)
+    for _ in range(4):
+        assert sb.run("return consts.accessLevels.read").ok
+        for _ in range(5):
+            assert sb.run("return 1").ok
+            sb.warm_one()
+    assert sb.pool.unit_usage.hot() == []

@@ -2,9 +2,10 @@
 evaluates on first use (see js_prelude/00_bridge.js).
 
 A fresh context costs mostly the parsing of its prelude, so only the files every run
-needs are evaluated eagerly. Every other file is a unit: the context asks for its
-source (through a bound function) and evaluates it when a script first touches what
-it defines.
+needs are evaluated eagerly. Every other file is a unit, the body of a function that
+returns its exports: the context asks for its source (through a bound function) and
+compiles and calls it when a script first touches what it defines, unless the pool
+compiled it into the context beforehand (sandbox.py ContextPool).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ UNIT_SOURCE_FUNCTION = "__cx_prelude_unit"
 @dataclass(frozen=True)
 class Prelude:
     eager: str
-    # Unit name (a file name without its order prefix and extension) -> source.
+    # Unit name (a file name without its order prefix and extension) -> source, as a
+    # function expression (the file is its body; on its first line, so line numbers stay).
     units: dict[str, str]
 
     def unit_source(self, name: str) -> str | None:
@@ -67,7 +69,7 @@ def load_prelude() -> Prelude:
     root = js_prelude_dir()
     eager = "\n".join(_source(root.joinpath(name)) for name in EAGER_FILES)
     units = {
-        _unit_name(entry.name): _source(entry)
+        _unit_name(entry.name): f"(function () {{{_source(entry)}\n}})"
         for entry in sorted(root.iterdir(), key=lambda e: e.name)
         if entry.name.endswith(".js") and entry.name not in EAGER_FILES
     }

@@ -125,7 +125,7 @@ class RunInfo:
     context: Any = None
     # The script being run (deployed scripts), for the log records modules write (logger).
     script_id: Any = None
-    # The npm libraries this run required (what the pool preloads, see NpmUsage).
+    # The npm libraries this run required (what the pool preloads, see RecentUse).
     npm_required: set[str] = field(default_factory=set)
     ops_used: int = 0
     host_calls: int = 0
@@ -145,16 +145,19 @@ class RunInfo:
         return self.deadline - time.monotonic()
 
 
-class NpmUsage:
-    """Which npm libraries recent runs required. Parsing a large library (lodash, moment-timezone)
-    is most of what requiring it costs, so a library that at least a quarter of the last
-    ``WINDOW`` runs required is parsed into each spare context when it is built, off the
-    response path; a run that requires it then only runs its factory."""
+class RecentUse:
+    """What recent runs used, by name. Parsing is most of what loading a prelude unit or an npm
+    library costs (lodash, moment-timezone, the objects unit), so what at least ``share`` of the
+    last ``WINDOW`` runs used is parsed into each spare context when it is built, off the response
+    path; a run that uses it then only runs it, and a spare whose run does not has parsed it for
+    nothing. One for the npm libraries runs required (``Sandbox.npm_usage``, a quarter: a large
+    library costs a run tens of milliseconds) and one per pool for the prelude units its contexts
+    loaded (half: a unit costs a few, so at most every other spare compiles one in vain)."""
 
     WINDOW = 40
-    SHARE = 0.25
 
-    def __init__(self) -> None:
+    def __init__(self, share: float = 0.25) -> None:
+        self.share = share
         self._runs: deque[frozenset[str]] = deque(maxlen=self.WINDOW)
         self._lock = threading.Lock()
 
@@ -169,16 +172,31 @@ class NpmUsage:
         for names in runs:
             for name in names:
                 counts[name] = counts.get(name, 0) + 1
-        needed = max(2, int(self.SHARE * len(runs)))
+        needed = max(2, int(self.share * len(runs)))
         return sorted(name for name, count in counts.items() if count >= needed)
+
+
+def _unit_source(prelude: Prelude, used: set[str]) -> Callable[[str, bool], str | None]:
+    """The context's ``__cx_source`` (js_prelude/00_bridge.js): a unit's source, and a note of
+    every unit the context loads, the prepared ones included. Holds the set, not the context."""
+
+    def source(name: str, want: bool) -> str | None:
+        used.add(name)
+        return prelude.unit_source(name) if want else None
+
+    return source
 
 
 @dataclass
 class _Building:
-    """A context on its way into the pool, and how far its build has come."""
+    """A context on its way into the pool, how far its build has come, and the prelude units
+    it has loaded (those compiled in while building, then those its run loads)."""
 
     ctx: Context
     stage: int = 0
+    used: set[str] = field(default_factory=set)
+    # The hot units still to compile into it (set when its npm stage has run).
+    units: list[str] = field(default_factory=list)
 
 
 class ContextPool:
@@ -187,6 +205,11 @@ class ContextPool:
     A context is handed out once and then thrown away: nothing of one run can leak
     into another. jsbox runtimes belong to the thread that made them, so every
     method here is about the calling thread's spares.
+
+    A spare is built with the hot npm libraries parsed in and the hot prelude units compiled in
+    (``RecentUse``: the units at least half of recent runs loaded, as the pool saw them
+    loaded), each in a stage of its own. Compiled only: a unit's top level still runs when the
+    run first touches it, as it would have without this, so what a run reads is the same.
     """
 
     def __init__(self, prelude: Prelude, size: int, preloads: Callable[[], list[tuple[str, str]]] | None = None) -> None:
@@ -195,8 +218,9 @@ class ContextPool:
         self._local = threading.local()
         # (name, factory expression) of npm libraries to parse into every context built.
         self._preloads = preloads or (lambda: [])
+        self.unit_usage = RecentUse(share=0.5)
 
-    def _spares(self, key: tuple[int, int]) -> list[Context]:
+    def _spares(self, key: tuple[int, int]) -> list[_Building]:
         pools = getattr(self._local, "pools", None)
         if pools is None:
             pools = self._local.pools = {}
@@ -205,21 +229,27 @@ class ContextPool:
     def build(self, memory_bytes: int, stack_bytes: int, *, preload: bool = False) -> Context:
         """A fresh context: a new runtime with the eager prelude evaluated (and the
         function that gives it the other units' sources when it needs them); with
-        ``preload``, the hot npm libraries parsed in too (only for spares, off the response path)."""
-        return self._finish(_Building(Context(memory_bytes=memory_bytes, stack_bytes=stack_bytes)), preload=preload)
+        ``preload``, the hot npm libraries and prelude units compiled in too (only for spares,
+        off the response path)."""
+        return self._finish(self._new(memory_bytes, stack_bytes), preload=preload).ctx
 
-    def _finish(self, building: _Building, *, preload: bool, drain: bool = True) -> Context:
+    @staticmethod
+    def _new(memory_bytes: int, stack_bytes: int) -> _Building:
+        return _Building(Context(memory_bytes=memory_bytes, stack_bytes=stack_bytes))
+
+    def _finish(self, building: _Building, *, preload: bool, drain: bool = True) -> _Building:
         while self._step(building, preload, drain):
             pass
-        return building.ctx
+        return building
 
     def _step(self, building: _Building, preload: bool, drain: bool = True) -> bool:
         """One stage of a build; False once the context is ready. Each stage holds the GIL
-        for a few hundred microseconds at most, so a refill can stop between them."""
+        for a few hundred microseconds at most, but for parsing an npm library or compiling a
+        unit, so a refill can stop between them."""
         ctx, stage = building.ctx, building.stage
         building.stage += 1
         if stage == 0:
-            ctx.bind_function(UNIT_SOURCE_FUNCTION, self._prelude.unit_source)
+            ctx.bind_function(UNIT_SOURCE_FUNCTION, _unit_source(self._prelude, building.used))
             ctx.eval(self._prelude.eager)
         elif stage == 1:
             # The engine lets go of the GIL the first time a context waits for promise jobs, and
@@ -231,9 +261,29 @@ class ContextPool:
             for name, factory in self._preloads():
                 # Parsed, not run: the factory runs in the run that requires it, as any module does.
                 ctx.eval(f"__cx_preloaded[{json.dumps(name)}] = {factory};\nvoid 0;")
+            building.units = [name for name in self.unit_usage.hot() if name in self._prelude.units]
+        elif building.units:
+            # Compiled through the context's own evaluator, as on first use, so its frames read the same.
+            name = json.dumps(building.units.pop())
+            ctx.eval(f"__cx_prepared[{name}] = __cx_eval(__cx_source({name}, true));\nvoid 0;")
         else:
             return False
         return True
+
+    def _handed_out(self, building: _Building) -> Context:
+        """The context of ``building``, for a run: the units it loads from now on are what the run
+        used, recorded when this thread next takes or builds a context (its run is over by then,
+        or, for a run started inside it, its use so far is what counts)."""
+        self._record_last()
+        building.used.clear()  # what the build compiled in is not the run's use
+        self._local.last_used = building.used
+        return building.ctx
+
+    def _record_last(self) -> None:
+        used = getattr(self._local, "last_used", None)
+        if used is not None:
+            self._local.last_used = None
+            self.unit_usage.record(used)
 
     def _partial(self, key: tuple[int, int]) -> _Building | None:
         partials = getattr(self._local, "partials", None)
@@ -245,9 +295,11 @@ class ContextPool:
         key = (memory_bytes, stack_bytes)
         spares = self._spares(key)
         if spares:
-            return spares.pop()
-        building = self._partial(key) or _Building(Context(memory_bytes=memory_bytes, stack_bytes=stack_bytes))
-        return self._finish(building, preload=False, drain=False)
+            return self._handed_out(spares.pop())
+        building = self._partial(key) or self._new(memory_bytes, stack_bytes)
+        # Unit compilation is left out: the run compiles what it touches, and only that.
+        building.units = []
+        return self._handed_out(self._finish(building, preload=False, drain=False))
 
     def ready(self, memory_bytes: int, stack_bytes: int) -> bool:
         """Whether a spare is waiting for the next run with these sizes."""
@@ -262,6 +314,7 @@ class ContextPool:
 
         With ``stop``, asked between the build's stages, the build ends early once ``stop()`` is true
         (a request came in): what it built so far is kept for the next ``take`` or refill."""
+        self._record_last()
         key = (memory_bytes, stack_bytes)
         spares = self._spares(key)
         if len(spares) >= self._size:
@@ -270,7 +323,7 @@ class ContextPool:
         if building is None:
             if stop is not None and stop():
                 return False
-            building = _Building(Context(memory_bytes=memory_bytes, stack_bytes=stack_bytes))
+            building = self._new(memory_bytes, stack_bytes)
         while True:
             if stop is not None:
                 if stop():
@@ -281,7 +334,7 @@ class ContextPool:
                     return False
             if not self._step(building, preload=True):
                 break
-        spares.append(building.ctx)
+        spares.append(building)
         return True
 
     def refill(self, memory_bytes: int, stack_bytes: int) -> None:
@@ -300,8 +353,8 @@ class ContextPool:
             return
         self._local.pools = {}
         for spares in pools.values():
-            for ctx in spares:
-                ctx.close()
+            for building in spares:
+                building.ctx.close()
 
 
 _EXAMPLE_ORG = OrgRef(ObjectId("000000000000000000000100"), "example")
@@ -359,7 +412,7 @@ class Sandbox:
             cache_dir = default_cache_dir()
         self.compiler = Compiler(self.npm, CompileCache(cache_dir or None))
         self.loader = ModuleLoader(self.compiler, self.npm, max_script_size=limits_for("route").max_script_size)
-        self.npm_usage = NpmUsage()
+        self.npm_usage = RecentUse()
         self.engine = engine
         self.pool: ContextPool | ProcessContextPool = (
             ContextPool(load_prelude(), pool_size, self._preloads)
@@ -628,7 +681,7 @@ class Sandbox:
             return {"methods": list(methods)}
         if self.npm.is_requirable(name):
             run.npm_required.add(name)
-            if preloaded:  # the context has its factory parsed already (NpmUsage)
+            if preloaded:  # the context has its factory parsed already (RecentUse)
                 return {"preloaded": True}
         return {"code": self.loader.factory(name, run.libraries)}
 
