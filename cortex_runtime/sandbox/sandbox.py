@@ -243,9 +243,9 @@ class ContextPool:
         return building
 
     def _step(self, building: _Building, preload: bool, drain: bool = True) -> bool:
-        """One stage of a build; False once the context is ready. Each stage holds the GIL
-        for a few hundred microseconds at most, but for parsing an npm library or compiling a
-        unit, so a refill can stop between them."""
+        """One stage of a build; False once the context is ready. A refill can stop between
+        stages: each holds the GIL for a few hundred microseconds, except the npm stage and each
+        unit's, which take what parsing that library or unit takes (a few milliseconds)."""
         ctx, stage = building.ctx, building.stage
         building.stage += 1
         if stage == 0:
