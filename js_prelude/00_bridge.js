@@ -19,7 +19,7 @@ const __cx_isArray = Array.isArray;
 const __cx_getPrototypeOf = Object.getPrototypeOf;
 const __cx_apply = Reflect.apply;
 const __cx_RangeError = RangeError;
-const __cx_InternalError = typeof InternalError === "function" ? InternalError : null;
+const __cx_InternalError = InternalError;
 
 // ---- prelude units -----------------------------------------------------------
 // Most of the prelude is not evaluated when a context is built: parsing is what a
@@ -74,7 +74,7 @@ const __cx_HOST_CALL_OPS = 10;
 const __cx_limitKind = function (e) {
   if (e === null || (typeof e !== "object" && typeof e !== "function")) return null;
   const proto = __cx_getPrototypeOf(e);
-  if (__cx_InternalError && proto === __cx_InternalError.prototype && e.message === "out of memory") return "memory";
+  if (proto === __cx_InternalError.prototype && e.message === "out of memory") return "memory";
   if (proto === __cx_RangeError.prototype && e.message === "Maximum call stack size exceeded") return "stack";
   return e.__cx_limit || null;
 };
@@ -109,26 +109,45 @@ const __cx_e = function (left) {
   if (__cx_r < 0 || __cx_dead) __cx_x();
 };
 
-// On a full heap the engine may not even manage its out-of-memory error and throws null, and
-// any allocation after that can fail the same way. So the prelude holds a reserve: where an
-// exception may be an exhausted heap, dropping the reserve first leaves room to tell it from a
-// script's own `throw null` (a probe twice the reserve's size fails only on a heap that was
-// full) and to unwind. The reserve is taken again when the heap was not full.
+// On a full heap the engine may fail to build its own out-of-memory error, and any allocation
+// after that can fail too. What it throws then, seen on this engine: null (no room for the
+// error object), a value of no JS type (typeof "unknown": the error was lost), an InternalError
+// without its message, or an error of some other kind with an empty stack (no room for its
+// backtrace). Scripts can throw null or such an error themselves, so these are the memory limit
+// only when the heap is at least half full: a probe of half the heap's size fails. So that the
+// probe and the unwinding have room, the prelude holds a reserve, dropped first and taken again
+// when the heap was not full.
 const __cx_RESERVE = 65536;
 let __cx_reserve = new ArrayBuffer(__cx_RESERVE);
+// The run's heap limit in bytes (0: none), set by __cx_begin.
+let __cx_heapBytes = 0;
+// Captured: a script may redefine Error.prototype.stack.
+const __cx_stackOf = Object.getOwnPropertyDescriptor(Error.prototype, "stack").get;
 
 const __cx_heapFull = function (e) {
-  if (e !== null) return false;
+  if (typeof e === "unknown") return !(__cx_reserve = null);
+  if (e !== null) {
+    if (typeof e !== "object") return false;
+    const proto = __cx_getPrototypeOf(e);
+    if (proto !== __cx_InternalError.prototype) {
+      if (proto !== TypeError.prototype && proto !== RangeError.prototype && proto !== Error.prototype) return false;
+      try {
+        if (__cx_apply(__cx_stackOf, e, [])) return false;
+      } catch (x) {
+        // no room even to read it
+      }
+    }
+  }
   __cx_reserve = null;
   try {
-    new ArrayBuffer(2 * __cx_RESERVE);
+    new ArrayBuffer(__cx_heapBytes > 4 * __cx_RESERVE ? __cx_heapBytes / 2 : 2 * __cx_RESERVE);
   } catch (x) {
     return true;
   }
   try {
     __cx_reserve = new ArrayBuffer(__cx_RESERVE);
   } catch (x) {
-    // left without a reserve: only the next null goes unexplained
+    // left without a reserve: only the next such error goes unexplained
   }
   return false;
 };

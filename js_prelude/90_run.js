@@ -1,6 +1,6 @@
 "use strict";
 // The lockdown of the global environment and the run driver the host calls:
-// __cx_begin (ops limit, main), __cx_step (once the promise jobs have run) and
+// __cx_begin (ops limit, heap limit, main), __cx_step (once the promise jobs have run) and
 // __cx_finish (the result); due timers run through the timers unit's tick.
 
 // The run configuration, asked of the host when something first needs it: most runs
@@ -85,7 +85,7 @@ const __cx_fail = function (e) {
     __cx_value = __cx_exitValue;
     return;
   }
-  const kind = __cx_dead || __cx_limitKind(e);
+  const kind = __cx_dead || __cx_limitKind(e) || (typeof e === "unknown" ? "memory" : null);
   if (kind) {
     __cx_dead = kind;
   } else if (__cx_outcome !== "fault" || !__cx_value) {
@@ -94,10 +94,12 @@ const __cx_fail = function (e) {
   }
 };
 
-// Runs main with the run's ops limit. True when a limit was hit. A returned cursor is read out
-// within the run's limits: the caller gets its documents.
-const __cx_begin = function (maxOps, main) {
+// Runs main with the run's ops limit (its heap limit is for telling a full heap, 00_bridge.js).
+// True when a limit was hit. A returned cursor is read out within the run's limits: the caller
+// gets its documents.
+const __cx_begin = function (maxOps, heapBytes, main) {
   __cx_maxOps = __cx_r = maxOps;
+  __cx_heapBytes = heapBytes;
   try {
     const module = { exports: {} };
     let value = main(require, module, module.exports);

@@ -112,6 +112,35 @@ def test_a_full_heap_is_the_memory_fault_every_time(sandbox, body):
     _assert_next_run_succeeds(sandbox)
 
 
+# Where the heap runs out decides which of its degraded errors the engine throws (null, a lost
+# value, an InternalError without its message, a stackless TypeError): shifting the layout by a
+# string of each of these sizes lands on every form. Before the prelude knew them all, about one
+# layout in eight came out as a script error.
+LAYOUTS = range(1, 300_000, 24_989)
+
+
+@pytest.mark.parametrize("body", HEAP_FILLERS.values(), ids=HEAP_FILLERS.keys())
+def test_a_full_heap_is_the_memory_fault_in_every_layout(sandbox, body):
+    wrong = {}
+    for size in LAYOUTS:
+        result = sandbox.run(f"const ballast = 'y'.repeat({size});\n" + body, script_type="route")
+        if result.fault is None or result.fault.errCode != "script.error.memory":
+            wrong[size] = result.fault and (result.fault.errCode, result.fault.message)
+    assert not wrong
+    _assert_next_run_succeeds(sandbox)
+
+
+def test_a_script_that_throws_a_stackless_error_on_a_roomy_heap_is_its_own_error(sandbox):
+    # What a full heap can leave the engine throwing is the memory limit only on a full heap.
+    result = sandbox.run(
+        "const e = new TypeError('mine'); Object.defineProperty(e, 'stack', { value: '' });"
+        "for (let i = 0; i < 10; i++) { if (i === 5) throw e }",
+        script_type="route",
+    )
+    assert result.fault is not None and result.fault.errCode == "script.error.unspecified"
+    assert "mine" in (result.fault.message or "")
+
+
 def test_a_script_that_throws_null_in_a_loop_is_not_out_of_memory(sandbox):
     result = sandbox.run("for (let i = 0; i < 10; i++) { if (i === 5) throw null }", script_type="route")
     assert result.fault is not None and result.fault.errCode == "script.error.unspecified"

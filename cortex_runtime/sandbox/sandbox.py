@@ -564,7 +564,7 @@ class Sandbox:
 
         True when the driver's final envelope was read (its op count is in the stats)."""
         begin = (
-            f'"use strict";{begin_prefix(self.seeding)}__cx_begin({int(max_ops)},function main(require, module, exports) {{'
+            f'"use strict";{begin_prefix(self.seeding)}__cx_begin({int(max_ops)},{int(ctx.memory_bytes)},function main(require, module, exports) {{'
             f"{compiled.code}\n}})"
         )
         try:
