@@ -72,6 +72,8 @@ const __cx_EXIT = Object.freeze({ exit: true });
 const __cx_HOST_CALL_OPS = 10;
 
 const __cx_limitKind = function (e) {
+  // A value of no JS type: the engine lost the out-of-memory error it meant to throw.
+  if (typeof e === "unknown") return "memory";
   if (e === null || (typeof e !== "object" && typeof e !== "function")) return null;
   const proto = __cx_getPrototypeOf(e);
   if (proto === __cx_InternalError.prototype && e.message === "out of memory") return "memory";
@@ -111,9 +113,9 @@ const __cx_e = function (left) {
 
 // On a full heap the engine may fail to build its own out-of-memory error, and any allocation
 // after that can fail too. What it throws then, seen on this engine: null (no room for the
-// error object), a value of no JS type (typeof "unknown": the error was lost), an InternalError
-// without its message, or an error of some other kind with an empty stack (no room for its
-// backtrace). Scripts can throw null or such an error themselves, so these are the memory limit
+// error object), a value of no JS type (a lost error, which __cx_limitKind counts), an
+// InternalError without its message, or an error of some other kind with an empty stack (no
+// room for its backtrace). Scripts can throw null or such an error themselves, so these are the memory limit
 // only when the heap is at least half full: a probe of half the heap's size fails. So that the
 // probe and the unwinding have room, the prelude holds a reserve, dropped first and taken again
 // when the heap was not full.
@@ -125,7 +127,6 @@ let __cx_heapBytes = 0;
 const __cx_stackOf = Object.getOwnPropertyDescriptor(Error.prototype, "stack").get;
 
 const __cx_heapFull = function (e) {
-  if (typeof e === "unknown") return !(__cx_reserve = null);
   if (e !== null) {
     if (typeof e !== "object") return false;
     const proto = __cx_getPrototypeOf(e);

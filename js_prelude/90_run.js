@@ -85,7 +85,7 @@ const __cx_fail = function (e) {
     __cx_value = __cx_exitValue;
     return;
   }
-  const kind = __cx_dead || __cx_limitKind(e) || (typeof e === "unknown" ? "memory" : null);
+  const kind = __cx_dead || __cx_limitKind(e);
   if (kind) {
     __cx_dead = kind;
   } else if (__cx_outcome !== "fault" || !__cx_value) {
