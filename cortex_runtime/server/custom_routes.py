@@ -247,7 +247,7 @@ def run_custom_route(runtime: Runtime, tables: RouteTables, org: Org, principal:
     the headers, status, cookies and body the earlier ones wrote (``request.response``)."""
     candidates = tables.table(org).candidates(method, route_path)
     if not candidates:
-        raise Fault("cortex.notFound.route", reason=f"No route for {method} /routes/{route_path}.", path=route_path)
+        raise Fault("cortex.notFound.route", reason=f"No route for {method} /routes/{route_path.lstrip('/')}.", path=route_path)
     denied = False
     base = script_request(runtime, org, request)
     shared: dict[str, Any] = {"memo": {}, "next": False, "body": copy.deepcopy(base["body"])}

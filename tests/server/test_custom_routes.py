@@ -69,6 +69,7 @@ def test_named_wildcard_and_regex_routes(routes):
     assert get(client, "items/42").json()["data"] == 42
     missing = get(client, "items/abc")
     assert (missing.status_code, missing.json()["errCode"]) == (404, "cortex.notFound.route")
+    assert missing.json()["reason"] == "No route for GET /routes/items/abc."
 
 
 def test_route_acl_refuses_callers_outside_it(routes):
