@@ -158,22 +158,35 @@ class RecentUse:
 
     def __init__(self, share: float = 0.25) -> None:
         self.share = share
-        self._runs: deque[frozenset[str]] = deque(maxlen=self.WINDOW)
+        self._runs: deque[frozenset[str]] = deque()
+        # Kept in step with _runs, and the answer of hot() until the next record(): a refill
+        # asks for it on every build, a run records once.
+        self._counts: dict[str, int] = {}
+        self._hot: list[str] | None = []
         self._lock = threading.Lock()
 
     def record(self, names: set[str]) -> None:
         with self._lock:
+            if not names and len(self._runs) == self.WINDOW and not self._runs[0]:
+                return  # an empty run replacing an empty run changes nothing
             self._runs.append(frozenset(names))
+            for name in names:
+                self._counts[name] = self._counts.get(name, 0) + 1
+            if len(self._runs) > self.WINDOW:
+                for name in self._runs.popleft():
+                    left = self._counts[name] - 1
+                    if left:
+                        self._counts[name] = left
+                    else:
+                        del self._counts[name]
+            self._hot = None
 
     def hot(self) -> list[str]:
         with self._lock:
-            runs = list(self._runs)
-        counts: dict[str, int] = {}
-        for names in runs:
-            for name in names:
-                counts[name] = counts.get(name, 0) + 1
-        needed = max(2, int(self.share * len(runs)))
-        return sorted(name for name, count in counts.items() if count >= needed)
+            if self._hot is None:
+                needed = max(2, int(self.share * len(self._runs)))
+                self._hot = sorted(name for name, count in self._counts.items() if count >= needed)
+            return list(self._hot)
 
 
 def _unit_source(prelude: Prelude, used: set[str]) -> Callable[[str, bool], str | None]:
@@ -250,14 +263,14 @@ class ContextPool:
         building.stage += 1
         if stage == 0:
             ctx.bind_function(UNIT_SOURCE_FUNCTION, _unit_source(self._prelude, building.used))
-            ctx.eval(self._prelude.eager)
-        elif stage == 1:
-            # The engine lets go of the GIL the first time a context waits for promise jobs, and
-            # getting it back behind a busy thread can take milliseconds: a spare pays that here, not
-            # in the run. A context built for the run at hand skips it: the run's own wait pays it once.
             if drain:
-                ctx.drain_jobs()
-        elif stage == 2 and preload:
+                # The engine lets go of the GIL the first time a context waits for promise jobs, and
+                # getting it back behind a busy thread can take milliseconds: a spare pays that here, not
+                # in the run. A context built for the run at hand skips it: the run's own wait pays it once.
+                ctx.eval_and_drain(self._prelude.eager)
+            else:
+                ctx.eval(self._prelude.eager)
+        elif stage == 1 and preload:
             for name, factory in self._preloads():
                 # Parsed, not run: the factory runs in the run that requires it, as any module does.
                 ctx.eval(f"__cx_preloaded[{json.dumps(name)}] = {factory};\nvoid 0;")
