@@ -95,21 +95,15 @@ const __cx_fail = function (e) {
 };
 
 // Runs main with the run's ops limit (its heap limit is for telling a full heap, 00_bridge.js).
-// True when a limit was hit. A returned cursor is read out within the run's limits: the caller
-// gets its documents.
+// True when a limit was hit. What main returned is the run's value; an object may be a cursor
+// or a promise, which the finish unit sees to (95_finish.js).
 const __cx_begin = function (maxOps, heapBytes, main) {
   __cx_maxOps = __cx_r = maxOps;
   __cx_heapBytes = heapBytes;
   try {
     const module = { exports: {} };
-    let value = main(require, module, module.exports);
-    const objects = __cx_units.objects;
-    if (objects && value instanceof objects.BufferedCursor) value = value.toArray();
-    __cx_value = value;
-    if (value !== null && (typeof value === "object" || typeof value === "function") && typeof value.then === "function") {
-      __cx_outcome = "pending";
-      __cx_unit("finish").await(value);
-    }
+    const value = (__cx_value = main(require, module, module.exports));
+    if (value !== null && (typeof value === "object" || typeof value === "function")) __cx_unit("finish").returned(value);
   } catch (e) {
     __cx_fail(e);
   }

@@ -55,7 +55,17 @@ const __cx_finishEnvelope = function () {
   return __cx_envelope(true, opsUsed, ',"r":' + encoded + __cx_responseText() + __cx_memoText());
 };
 
-// main returned a promise: its outcome is the run's, unless something fails first.
+// What main returned, an object: a cursor is read out within the run's limits (the caller gets
+// its documents); a promise's outcome is the run's, unless something fails first.
+const __cx_returned = function (value) {
+  const objects = __cx_units.objects;
+  if (objects && value instanceof objects.BufferedCursor) __cx_value = value = value.toArray();
+  if (typeof value.then === "function") {
+    __cx_outcome = "pending";
+    __cx_await(value);
+  }
+};
+
 const __cx_await = function (promise) {
   promise.then(
     function (v) {
@@ -73,4 +83,4 @@ const __cx_await = function (promise) {
   );
 };
 
-return { finish: __cx_finishEnvelope, await: __cx_await };
+return { finish: __cx_finishEnvelope, returned: __cx_returned };
