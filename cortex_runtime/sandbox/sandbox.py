@@ -167,8 +167,6 @@ class RecentUse:
 
     def record(self, names: set[str]) -> None:
         with self._lock:
-            if not names and len(self._runs) == self.WINDOW and not self._runs[0]:
-                return  # an empty run replacing an empty run changes nothing
             self._runs.append(frozenset(names))
             for name in names:
                 self._counts[name] = self._counts.get(name, 0) + 1
