@@ -391,6 +391,26 @@ def test_a_context_dropped_on_another_thread_is_freed_by_its_own(recwarn):
     assert not [w for w in recwarn if "unsendable" in str(w.message)]
 
 
+@pytest.mark.parametrize("code, timeout", [("throw new Error('x')", None), ("for (;;) {}", 0.05)])
+def test_a_failed_evals_traceback_does_not_carry_the_runtime_to_another_thread(monkeypatch, code, timeout):
+    # A traceback keeps its frames' locals. Had a frame of Context.eval held the runtime, the
+    # collector could free it on whichever thread it next ran on, and jsbox refuses that.
+    raised: list[str] = []
+    monkeypatch.setattr("sys.unraisablehook", lambda report: raised.append(repr(report.exc_value)))
+    ctx = Context(memory_bytes=ROUTE.memory_bytes, stack_bytes=ROUTE.stack_bytes)
+    try:
+        ctx.eval(code, timeout=timeout)
+    except Exception as exc:  # noqa: BLE001 - ScriptThrew or Interrupted, whichever the code gives
+        kept = exc
+        kept.cycle = kept  # type: ignore[attr-defined] - as loggers and event loops make
+    ctx.close()
+    del ctx, kept
+    collector = threading.Thread(target=gc.collect)
+    collector.start()
+    collector.join()
+    assert raised == []
+
+
 def test_a_threads_spares_are_freed_when_the_thread_ends(recwarn):
     sandbox = Sandbox(cache_dir=None)
     refs: list[weakref.ref[Context]] = []

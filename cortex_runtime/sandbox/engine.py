@@ -148,9 +148,10 @@ class Context:
         """Evaluate ``code`` as a global script and return its (converted) value."""
         if timeout is not None and timeout <= 0:
             raise Interrupted("no time left")
-        rt = self._runtime()
+        # No local names the runtime: a traceback keeps its frames' locals, and the
+        # collector may free those on another thread, which jsbox refuses.
         try:
-            return rt.eval(code, timeout=timeout)
+            return self._runtime().eval(code, timeout=timeout)
         except jsbox.JsTimeoutError as exc:
             raise Interrupted(str(exc)) from exc
         except jsbox.JavaScriptError as exc:
@@ -183,11 +184,10 @@ class Context:
         until none is left and give ``_PENDING``, else give the value."""
         if timeout is not None and timeout <= 0:
             raise Interrupted("no time left")
-        rt = self._runtime()
         # The engine runs jobs until the promise settles, and this one never does: it
         # ends with an error once the queue is empty, which is the usual outcome.
         try:
-            return rt.eval(code, timeout=timeout)
+            return self._runtime().eval(code, timeout=timeout)
         except jsbox.JavaScriptError as exc:
             message = str(exc.message or exc)
             if message.startswith(_DRAINED):
