@@ -51,7 +51,7 @@ class ScriptThrew(EngineError):
 
 _NEVER_SETTLES = "new Promise(function () {})"
 _DRAINED = "promise never settled (no pending jobs)"
-_PENDING = object()  # _eval_and_drain: the jobs ran out, the promise is still pending
+_PENDING = object()  # _evaluate(drains=True): the jobs ran out, the promise is still pending
 _NO_HOST = '{"v":{"f":{"object":"fault","errCode":"script.error.unspecified","code":"kError","status":500,"message":"No host."}}}'
 
 
@@ -146,6 +146,32 @@ class Context:
 
     def eval(self, code: str, timeout: float | None = None) -> object:
         """Evaluate ``code`` as a global script and return its (converted) value."""
+        return self._evaluate(code, timeout, drains=False)
+
+    def first_step(self, begin: str, timeout: float | None = None) -> object:
+        """Evaluate a run's ``__cx_begin(...)`` call (js_prelude/90_run.js; ``begin`` is a script
+        ending in that call) and carry the run to its first step: ``__cx_finish()`` when main hit a
+        limit, else, once the promise jobs have run, ``__cx_step()``. The call and the jobs are one
+        evaluation, and the whole is one call, so that an engine process answers it in one trip."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        finished = self._evaluate(f"{begin} ? __cx_finish() : {_NEVER_SETTLES}", timeout, drains=True)
+        if finished is not _PENDING:
+            return finished
+        return self.eval("__cx_step()", None if deadline is None else deadline - time.monotonic())
+
+    def eval_and_drain(self, code: str, timeout: float | None = None) -> None:
+        """Evaluate ``code`` as a global script, then run every pending promise job: one evaluation."""
+        if self._evaluate(f"{code}\n;{_NEVER_SETTLES}", timeout, drains=True) is not _PENDING:
+            raise EngineError("the engine returned from a promise that cannot settle")
+
+    def drain_jobs(self, timeout: float | None = None) -> None:
+        """Run every pending promise job (microtask) until none is left."""
+        self.eval_and_drain("", timeout)
+
+    def _evaluate(self, code: str, timeout: float | None, *, drains: bool) -> object:
+        """The one call into the engine, with its errors translated. With ``drains``, the error the
+        engine ends with once a never-settling promise has run out of jobs (the usual outcome
+        there) gives ``_PENDING``."""
         if timeout is not None and timeout <= 0:
             raise Interrupted("no time left")
         # No local names the runtime: a traceback keeps its frames' locals, and the
@@ -155,46 +181,10 @@ class Context:
         except jsbox.JsTimeoutError as exc:
             raise Interrupted(str(exc)) from exc
         except jsbox.JavaScriptError as exc:
-            raise ScriptThrew(str(exc.name or "Error"), str(exc.message or exc), str(exc.stack or "")) from exc
-        except (TypeError, ValueError) as exc:
-            raise ScriptThrew("TypeError", f"result could not be converted: {exc}", "") from exc
-
-    def first_step(self, begin: str, timeout: float | None = None) -> object:
-        """Evaluate a run's ``__cx_begin(...)`` call (js_prelude/90_run.js; ``begin`` is a script
-        ending in that call) and carry the run to its first step: ``__cx_finish()`` when main hit a
-        limit, else, once the promise jobs have run, ``__cx_step()``. The call and the jobs are one
-        evaluation, and the whole is one call, so that an engine process answers it in one trip."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        finished = self._eval_and_drain(f"{begin} ? __cx_finish() : {_NEVER_SETTLES}", timeout)
-        if finished is not _PENDING:
-            return finished
-        return self.eval("__cx_step()", None if deadline is None else deadline - time.monotonic())
-
-    def eval_and_drain(self, code: str, timeout: float | None = None) -> None:
-        """Evaluate ``code`` as a global script, then run every pending promise job: one evaluation."""
-        if self._eval_and_drain(f"{code}\n;{_NEVER_SETTLES}", timeout) is not _PENDING:
-            raise EngineError("the engine returned from a promise that cannot settle")
-
-    def drain_jobs(self, timeout: float | None = None) -> None:
-        """Run every pending promise job (microtask) until none is left."""
-        self.eval_and_drain("", timeout)
-
-    def _eval_and_drain(self, code: str, timeout: float | None) -> object:
-        """Evaluate ``code``; when its value is a promise that never settles, run the promise jobs
-        until none is left and give ``_PENDING``, else give the value."""
-        if timeout is not None and timeout <= 0:
-            raise Interrupted("no time left")
-        # The engine runs jobs until the promise settles, and this one never does: it
-        # ends with an error once the queue is empty, which is the usual outcome.
-        try:
-            return self._runtime().eval(code, timeout=timeout)
-        except jsbox.JavaScriptError as exc:
             message = str(exc.message or exc)
-            if message.startswith(_DRAINED):
+            if drains and message.startswith(_DRAINED):
                 return _PENDING
             raise ScriptThrew(str(exc.name or "Error"), message, str(exc.stack or "")) from exc
-        except jsbox.JsTimeoutError as exc:
-            raise Interrupted(str(exc)) from exc
         except (TypeError, ValueError) as exc:
             raise ScriptThrew("TypeError", f"result could not be converted: {exc}", "") from exc
 
